@@ -1,0 +1,106 @@
+# maskattn build. `make` builds build/maskattn, `make run` starts the server,
+# `make test` runs every test (unit, end-to-end, quality, and the sanitizer pass).
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+BUILD    ?= build
+SANITIZE ?=
+PYTHON   := /usr/bin/python3
+
+MODULES  := api masks attention pipeline server
+PKGS     := libmicrohttpd libcjson libpng openblas libavformat libavcodec libavutil libswscale libswresample
+
+# Debian packages needed to build and test (checked by `deps`).
+DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev libpng-dev libopenblas-dev \
+            libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+            libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy
+
+ARCH_FLAGS ?= -march=native
+OPT_FLAGS  ?= -O2
+CFLAGS   := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT_FLAGS) $(ARCH_FLAGS) \
+            -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+CLI_SRC  := $(wildcard cli/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+LIB      := $(BUILD)/libmaskattn.a
+BIN      := $(BUILD)/maskattn
+
+# Unit tests mirror the source tree: tests/unit/<module>/test_<file>.c.
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+.PHONY: all deps run test unit e2e quality sanitize bench clean
+
+all: deps
+	@$(MAKE) --no-print-directory $(BIN)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "installing:" $$missing; \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	    else \
+	        echo "missing packages; run: sudo apt-get install -y" $$missing; exit 1; \
+	    fi; \
+	fi
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(UNIT_LIBS) $(LDLIBS)
+
+run: all
+	$(BIN) serve
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: $(BIN)
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
+
+quality: $(BIN)
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/bench/test_quality.py $(PYTEST_ARGS)
+
+# The whole suite once more under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize:
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 unit
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 e2e \
+	    PYTEST_ARGS='-m "not slow"'
+
+test: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory quality
+	@$(MAKE) --no-print-directory sanitize
+
+bench: all
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) tests/bench/run.py
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -1,0 +1,103 @@
+/*
+ * api_spec: the job spec, parsed and validated once, shared by the CLI and
+ * the server. Pure: no files, no sockets.
+ *
+ * Names are the pinned contract of DESIGN.md. File references ("video",
+ * "image", "mask_video") are kept as the strings given: the CLI resolves them
+ * as paths relative to the spec file, the server as multipart part names.
+ */
+#ifndef API_SPEC_H
+#define API_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api_errors.h"
+
+enum api_mode {
+	API_MODE_PROPAGATE,
+	API_MODE_STABILIZE,
+};
+
+enum api_mask_mode {
+	API_MASK_TRACK,
+	API_MASK_LINEAR,
+};
+
+enum api_pix_fmt {
+	API_PIX_YUV420P,
+	API_PIX_YUV444P,
+};
+
+struct api_mask {
+	int frame;
+	char *image;            /* owned */
+	double weight;          /* the spec's, else cross_attention_weight */
+	bool weight_given;
+};
+
+struct api_keyframe {
+	int frame;
+	char *image;            /* owned; NULL when omitted (stabilize only) */
+};
+
+struct api_output {
+	char *container;        /* "mp4", owned */
+	char *codec;            /* "h264", owned */
+	int crf;                /* 0..51 */
+	enum api_pix_fmt pix_fmt;
+};
+
+typedef struct api_spec {
+	enum api_mode mode;
+	char *video;            /* owned */
+	struct api_mask *masks; /* owned, sorted by frame */
+	size_t n_masks;
+	char *mask_video;       /* owned, NULL when absent */
+	enum api_mask_mode mask_mode;
+	struct api_keyframe *keyframes; /* owned, sorted by frame */
+	size_t n_keyframes;
+	double cross_attention_weight;
+	double temperature;
+	int steps;
+	uint64_t seed;
+	int window;             /* spatial radius R in pixels */
+	int temporal_window;    /* K: stabilize looks at t-K..t+K */
+	struct api_output output;
+} api_spec;
+
+/* Defaults filled in when a field is absent. */
+#define API_DEFAULT_WEIGHT       0.85
+#define API_DEFAULT_TEMPERATURE  0.7
+#define API_DEFAULT_STEPS        2
+#define API_DEFAULT_SEED         0
+#define API_DEFAULT_WINDOW       8
+#define API_DEFAULT_TEMPORAL     3
+#define API_DEFAULT_CRF          18
+
+/*
+ * Parses and validates json (len bytes, need not be NUL-terminated).
+ * On success returns 0 and *out is a new spec owned by the caller.
+ * On invalid input returns -EINVAL and *errs lists every invalid field
+ * (owned by the caller; free with api_errors_free). -ENOMEM on allocation
+ * failure.
+ */
+int api_spec_parse(const char *json, size_t len, api_spec **out,
+		   api_errors **errs);
+
+/*
+ * Checks what needs the clip: every frame index below frame_count. -EINVAL
+ * with *errs filled when not.
+ */
+int api_spec_check_frames(const api_spec *spec, int64_t frame_count,
+			  api_errors **errs);
+
+/* The normalized spec (defaults filled in) as JSON text owned by the caller. */
+char *api_spec_to_json(const api_spec *spec);
+
+void api_spec_free(api_spec *spec);
+
+const char *api_mode_name(enum api_mode mode);
+
+#endif

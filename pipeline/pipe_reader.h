@@ -1,0 +1,72 @@
+/*
+ * pipe_reader: a clip demuxed and decoded frame by frame, in presentation
+ * order, converted to one 8-bit planar format at the coded size.
+ *
+ * Audio packets are not decoded: each one is handed, as demuxed, to the
+ * audio callback (if any), so a writer can copy or transcode it while the
+ * video streams through. Several readers may be open on the same file at
+ * once (the job reads keyframes ahead with a second one).
+ */
+#ifndef PIPE_READER_H
+#define PIPE_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+
+typedef struct pipe_reader pipe_reader;
+
+/* Called for each demuxed audio packet; pkt is only borrowed. */
+typedef int (*pipe_audio_fn)(void *opaque, const AVPacket *pkt);
+
+struct pipe_reader_opts {
+	enum AVPixelFormat pix_fmt;  /* YUV420P, YUV444P or GRAY8 */
+	pipe_audio_fn on_audio;      /* NULL: audio is skipped */
+	void *opaque;                /* passed to on_audio */
+	int count_frames;            /* 1: count frames before the first read */
+};
+
+struct pipe_video_info {
+	int width;                   /* coded size of the frames returned */
+	int height;
+	int rotation;                /* clockwise degrees for display: 0/90/180/270 */
+	int64_t frame_count;         /* exact when counted, else an estimate (or 0) */
+	AVRational time_base;        /* of the video stream; pts are in it */
+	AVRational frame_rate;       /* average */
+	double duration;             /* seconds */
+	enum AVColorSpace colorspace;     /* as the frames returned are coded */
+	enum AVColorRange color_range;
+	enum AVColorPrimaries color_primaries;
+	enum AVColorTransferCharacteristic color_trc;
+	const AVStream *video;       /* borrowed, for the writer */
+	const AVStream *const *audio;/* borrowed audio streams, n_audio of them */
+	int n_audio;
+};
+
+/*
+ * Opens path. -ENOENT when missing, -EINVAL when it is not a video FFmpeg
+ * can decode (no video stream, unknown format, corrupt header), with a
+ * one-line message in err.
+ */
+int pipe_reader_open(const char *path, const struct pipe_reader_opts *opts,
+		     pipe_reader **out, char *err, size_t errlen);
+
+const struct pipe_video_info *pipe_reader_info(const pipe_reader *reader);
+
+/*
+ * Decodes the next frame into *out (a new frame owned by the caller, in the
+ * reader's pix_fmt, pts set to the best-effort timestamp in time_base).
+ * Returns 0, AVERROR_EOF after the last frame, or a negative error with a
+ * message (a corrupt or truncated clip).
+ */
+int pipe_reader_next(pipe_reader *reader, AVFrame **out, char *err,
+		     size_t errlen);
+
+/* Index (0-based) of the next frame pipe_reader_next will return. */
+int64_t pipe_reader_position(const pipe_reader *reader);
+
+void pipe_reader_free(pipe_reader *reader);
+
+#endif

@@ -28,16 +28,37 @@ CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
-CLI_SRC  := $(wildcard cli/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
-LIB      := $(BUILD)/libmaskattn.a
+# Each module is a static library; a module links only what it depends on,
+# so the one-way dependencies of the layout are checked at link time.
+LINK_api       := api
+LINK_masks     := masks
+LINK_attention := attention
+LINK_pipeline  := pipeline attention masks
+LINK_server    := server pipeline api attention masks
+LINK_cli       := server pipeline api attention masks
+
+module_lib = $(BUILD)/lib$(1).a
+link_libs  = $(foreach m,$(LINK_$(1)),$(call module_lib,$(m)))
+
+ALL_OBJ  :=
+define module_rules
+$(1)_OBJ := $$(patsubst %.c,$$(BUILD)/obj/%.o,$$(wildcard $(1)/*.c))
+ALL_OBJ  += $$($(1)_OBJ)
+$$(call module_lib,$(1)): $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 BIN      := $(BUILD)/maskattn
 
 # Unit tests mirror the source tree: tests/unit/<module>/test_<file>.c.
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ifneq ($(MODULE),)
+UNIT_BIN := $(filter $(BUILD)/tests/$(MODULE)/%,$(UNIT_BIN))   # make unit MODULE=masks
+endif
 UNIT_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 .PHONY: all deps run test unit e2e quality sanitize bench clean
@@ -58,20 +79,18 @@ deps:
 	    fi; \
 	fi
 
-$(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
-
-$(LIB): $(LIB_OBJ)
-	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+$(BIN): $(CLI_OBJ) $(call link_libs,cli)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+# A test of module M links M's libraries: build/tests/M/test_x from tests/unit/M/test_x.c.
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $$(call link_libs,$$(firstword $$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(UNIT_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS) $(LDLIBS)
 
 run: all
 	$(BIN) serve
@@ -103,4 +122,4 @@ bench: all
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(ALL_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -18,7 +18,7 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev libpng-dev libope
             libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy
 
 ARCH_FLAGS ?= -march=native
-OPT_FLAGS  ?= -O2
+OPT_FLAGS  ?= -O3
 CFLAGS   := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT_FLAGS) $(ARCH_FLAGS) \
             -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
@@ -80,7 +80,7 @@ deps:
 	fi
 
 $(BIN): $(CLI_OBJ) $(call link_libs,cli)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -90,7 +90,7 @@ $(BUILD)/obj/%.o: %.c
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(call link_libs,$$(firstword $$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(UNIT_LIBS) $(LDLIBS)
 
 run: all
 	$(BIN) serve

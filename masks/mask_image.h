@@ -36,14 +36,15 @@ typedef struct mask_image {
 	uint16_t *data;         /* width * height * channels samples, 0..65535, owned */
 } mask_image;
 
-/* Allocates a zeroed image. Returns 0 or -ENOMEM / -EINVAL. */
+/* Allocates a zeroed image (bit_depth 16). Returns 0 or -ENOMEM / -EINVAL. */
 int mask_image_create(int width, int height, int channels, mask_image **out);
 void mask_image_free(mask_image *img);
 
 /*
  * Reads the PNG file at path. On success *out is a new image owned by the
- * caller. limits may be NULL. Fails with -ENOENT (cannot open), -EINVAL
- * (not a PNG, corrupt, truncated) or -EFBIG (over a limit).
+ * caller. limits may be NULL (libpng's default limits). Fails with -ENOENT
+ * (cannot open), -EINVAL (not a PNG, corrupt, truncated), -EFBIG (over a
+ * limit) or -ENOMEM. The size is checked before any row is decoded.
  */
 int mask_image_load(const char *path, const struct mask_limits *limits,
 		    mask_image **out, char *err, size_t errlen);

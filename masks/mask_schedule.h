@@ -26,12 +26,14 @@ struct mask_span {
 
 /*
  * Anchors must be sorted by frame with no frame twice (-EINVAL otherwise).
- * With no anchors both indices are -1.
+ * With no anchors both indices are -1. When one anchor alone governs
+ * (before the first, at or after the last) it is prev, with next = -1 and
+ * t = 0; between two anchors t is in [0, 1), 0 exactly at prev.
  */
 int mask_schedule_span(const struct mask_anchor *anchors, size_t count,
 		       int frame, struct mask_span *out);
 
-/* The weight at frame, blended like the masks. */
+/* The weight at frame, blended like the masks; 0 when span names no anchor. */
 float mask_schedule_weight(const struct mask_anchor *anchors,
 			   const struct mask_span *span);
 

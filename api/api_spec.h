@@ -15,6 +15,8 @@
 
 #include "api/api_errors.h"
 
+struct cJSON;
+
 enum api_mode {
 	API_MODE_PROPAGATE,
 	API_MODE_STABILIZE,
@@ -47,6 +49,7 @@ struct api_output {
 	char *codec;            /* "h264", owned */
 	int crf;                /* 0..51 */
 	enum api_pix_fmt pix_fmt;
+	char *preset;           /* x264 preset, "veryfast" by default, owned */
 };
 
 typedef struct api_spec {
@@ -75,29 +78,57 @@ typedef struct api_spec {
 #define API_DEFAULT_WINDOW       8
 #define API_DEFAULT_TEMPORAL     3
 #define API_DEFAULT_CRF          18
+#define API_DEFAULT_PRESET       "veryfast"
+
+/* Accepted ranges, inclusive (temperature must also be above 0). */
+#define API_MAX_TEMPERATURE      100.0
+#define API_MIN_STEPS            1
+#define API_MAX_STEPS            8
+#define API_MAX_SEED             9007199254740992.0  /* 2^53: exact in a double */
+#define API_MIN_WINDOW           1
+#define API_MAX_WINDOW           64
+#define API_MAX_TEMPORAL         15
+#define API_MAX_CRF              51
 
 /*
  * Parses and validates json (len bytes, need not be NUL-terminated).
  * On success returns 0 and *out is a new spec owned by the caller.
  * On invalid input returns -EINVAL and *errs lists every invalid field
  * (owned by the caller; free with api_errors_free). -ENOMEM on allocation
- * failure.
+ * failure. *errs is NULL unless -EINVAL is returned; errs may be NULL when
+ * the caller does not want the list.
  */
 int api_spec_parse(const char *json, size_t len, api_spec **out,
 		   api_errors **errs);
 
 /*
  * Checks what needs the clip: every frame index below frame_count. -EINVAL
- * with *errs filled when not.
+ * with *errs filled when not (as for api_spec_parse). Field paths index the
+ * spec as stored, sorted by frame, which is also how the job JSON shows it.
  */
 int api_spec_check_frames(const api_spec *spec, int64_t frame_count,
 			  api_errors **errs);
 
-/* The normalized spec (defaults filled in) as JSON text owned by the caller. */
+/*
+ * The normalized spec (defaults filled in, masks with their effective
+ * weight) as compact JSON text owned by the caller (free with free()), NULL
+ * when out of memory. Fields without a value and without a default
+ * ("mask_video", a stabilize keyframe's "image") are left out. Parsing the
+ * text again gives the same spec, except that every mask then has
+ * weight_given set.
+ */
 char *api_spec_to_json(const api_spec *spec);
+
+/*
+ * The same as a cJSON object owned by the caller (cJSON_Delete), for
+ * embedding in the job JSON. Its numbers are raw items (cJSON_IsRaw) so that
+ * they print exactly; read values from the spec, not from the tree.
+ */
+struct cJSON *api_spec_to_cjson(const api_spec *spec);
 
 void api_spec_free(api_spec *spec);
 
+/* "propagate" or "stabilize"; "unknown" for a value outside the enum. */
 const char *api_mode_name(enum api_mode mode);
 
 #endif

@@ -15,8 +15,11 @@
 #include "pipeline/pipe_reader.h"
 
 /*
- * *out is a new frame owned by the caller, in pix_fmt at info's coded size.
- * -EINVAL with a message naming both sizes when the aspect ratio differs.
+ * *out is a new frame owned by the caller, in pix_fmt at info's coded size,
+ * coded in info's matrix and range (unspecified: BT.601, limited). Alpha is
+ * ignored. -EINVAL when the aspect ratio differs, with a message naming
+ * both sizes as the user sees them ("the image is 800x800 but the clip is
+ * 972x540; ..."): the caller prefixes the image's name.
  */
 int pipe_image_to_frame(const mask_image *img, const struct pipe_video_info *info,
 			enum AVPixelFormat pix_fmt, AVFrame **out, char *err,

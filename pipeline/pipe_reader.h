@@ -4,8 +4,16 @@
  *
  * Audio packets are not decoded: each one is handed, as demuxed, to the
  * audio callback (if any), so a writer can copy or transcode it while the
- * video streams through. Several readers may be open on the same file at
- * once (the job reads keyframes ahead with a second one).
+ * video streams through; the last ones come before pipe_reader_next
+ * returns AVERROR_EOF, so read to the end. Several readers may be open on
+ * the same file at once (the job reads keyframes ahead with a second one).
+ *
+ * Colours are not changed: a YUV or gray source keeps its matrix and range
+ * (only chroma sampling and bit depth change); an RGB source is coded
+ * BT.709 limited range, and info says so.
+ *
+ * FFmpeg's own log is left to the caller (av_log_set_level); the reader
+ * prints nothing.
  */
 #ifndef PIPE_READER_H
 #define PIPE_READER_H
@@ -25,14 +33,17 @@ struct pipe_reader_opts {
 	enum AVPixelFormat pix_fmt;  /* YUV420P, YUV444P or GRAY8 */
 	pipe_audio_fn on_audio;      /* NULL: audio is skipped */
 	void *opaque;                /* passed to on_audio */
-	int count_frames;            /* 1: count frames before the first read */
+	int count_frames;            /* 1: count frames before the first read
+				      * (a demux-only pass over the file) */
 };
 
 struct pipe_video_info {
 	int width;                   /* coded size of the frames returned */
 	int height;
 	int rotation;                /* clockwise degrees for display: 0/90/180/270 */
-	int64_t frame_count;         /* exact when counted, else an estimate (or 0) */
+	int64_t frame_count;         /* exact when counted (the packets shown),
+				      * else the container's count or one from
+				      * the duration (or 0) */
 	AVRational time_base;        /* of the video stream; pts are in it */
 	AVRational frame_rate;       /* average */
 	double duration;             /* seconds */
@@ -40,8 +51,10 @@ struct pipe_video_info {
 	enum AVColorRange color_range;
 	enum AVColorPrimaries color_primaries;
 	enum AVColorTransferCharacteristic color_trc;
+	AVRational sample_aspect_ratio; /* of the pixels, 0/1 when unknown */
 	const AVStream *video;       /* borrowed, for the writer */
-	const AVStream *const *audio;/* borrowed audio streams, n_audio of them */
+	const AVStream *const *audio;/* borrowed audio streams, n_audio of them:
+				      * those passed to on_audio (none without) */
 	int n_audio;
 };
 
@@ -59,7 +72,10 @@ const struct pipe_video_info *pipe_reader_info(const pipe_reader *reader);
  * Decodes the next frame into *out (a new frame owned by the caller, in the
  * reader's pix_fmt, pts set to the best-effort timestamp in time_base).
  * Returns 0, AVERROR_EOF after the last frame, or a negative error with a
- * message (a corrupt or truncated clip).
+ * message: -EINVAL "clip.mp4: corrupt or truncated video at frame N" when
+ * packets fail to decode, a frame is flagged corrupt, or the file ends
+ * before the frames its container indexes (MP4, MOV) or more than half a
+ * second before the end it states; the on_audio error as it is.
  */
 int pipe_reader_next(pipe_reader *reader, AVFrame **out, char *err,
 		     size_t errlen);

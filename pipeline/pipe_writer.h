@@ -27,15 +27,23 @@ struct pipe_writer_opts {
 
 /*
  * Opens path for writing frames shaped like src (its size, time base,
- * rotation, colour tags and audio streams). src is borrowed for the call
- * only. Frames of odd width or height in YUV420P are padded to even by
- * repeating the last column or row (H.264 4:2:0 cannot code odd sizes).
+ * frame rate, pixel aspect, rotation, colour tags and audio streams). src
+ * is borrowed for the call only; src->video may be NULL (the display
+ * matrix is then made from src->rotation). Frames of odd width or height
+ * in YUV420P are padded to even by repeating the last column or row (H.264
+ * 4:2:0 cannot code odd sizes): a 721x405 clip is written 722x406.
+ * Audio streams MP4 can carry (AAC, MP3, Opus, AC-3, ...) are copied; the
+ * others (PCM, FLAC, ...) are transcoded to AAC.
  */
 int pipe_writer_open(const char *path, const struct pipe_video_info *src,
 		     const struct pipe_writer_opts *opts, pipe_writer **out,
 		     char *err, size_t errlen);
 
-/* Encodes frame (borrowed; its pts in src's time base). */
+/*
+ * Encodes frame (borrowed; its pts in src's time base, its size src's).
+ * A frame of another pixel format is converted first, coded in the
+ * output's matrix and range.
+ */
 int pipe_writer_video(pipe_writer *writer, const AVFrame *frame, char *err,
 		      size_t errlen);
 

@@ -5,6 +5,8 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
+.DEFAULT_GOAL := all
+
 BUILD    ?= build
 SANITIZE ?=
 PYTHON   := /usr/bin/python3
@@ -33,7 +35,7 @@ endif
 LINK_api       := api
 LINK_masks     := masks
 LINK_attention := attention
-LINK_pipeline  := pipeline attention masks
+LINK_pipeline  := pipeline api attention masks
 LINK_server    := server pipeline api attention masks
 LINK_cli       := server pipeline api attention masks
 

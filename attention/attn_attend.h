@@ -18,7 +18,7 @@
 #include "attention/attn_feature.h"
 #include "attention/attn_pool.h"
 
-#define ATTN_VAL_MAX 8
+#define ATTN_VAL_MAX 16
 
 /* Queries: pixel positions grouped in blocks. Arrays owned by the set. */
 typedef struct attn_queries {

@@ -9,12 +9,13 @@
 #include "attention/attn_private.h"
 
 /*
- * A temperature of 1 makes a one-pixel misalignment of typical content cost
- * about 1 / SCALE_UNIT in score: sharp enough to follow texture, soft
- * enough to average what noise makes equal.
+ * Scores are mean squared feature differences over SCALE_UNIT times the
+ * content scale (the mean squared difference of neighbouring pixels): at a
+ * temperature of 1 a match one pixel off on typical content costs about
+ * 1 / SCALE_UNIT. The scale is floored for flat content (one 8-bit level).
  */
 #define SCALE_UNIT 0.1f
-#define MIN_SIGMA2 1e-5f
+#define MIN_SIGMA2 (1.0f / (255.0f * 255.0f))
 
 int attn_engine_create(const struct attn_params *params, attn_engine **out)
 {

@@ -44,7 +44,8 @@ int attn_dilate(const float *plane, int width, int height, int r, float *out);
 /*
  * Mean squared difference between horizontally and vertically adjacent
  * pixels over the first `planes` planes, where weight > 0.5 (NULL: all):
- * the content scale that makes a temperature mean the same on any clip.
+ * the content scale that makes a temperature mean the same on any clip
+ * (how much a match one pixel off differs).
  */
 float attn_content_scale(const attn_frame *frame, int planes, const float *weight);
 

@@ -22,9 +22,8 @@ struct attn_kf_cache {
 	int index;                  /* -1: empty */
 	int levels;
 	struct attn_pyramid src;    /* YUV per level */
-	attn_frame *pos[ATTN_MAX_LEVELS];   /* m, m*x, m*y per level >= 1 */
-	attn_frame *val;            /* full size: m*dY, m*dU, m*dV, m */
-	attn_frame *edit;           /* full size YUV, for guided passes */
+	attn_frame *pos[ATTN_MAX_LEVELS];   /* m, m*x, m*y per level */
+	attn_frame *val;            /* full size: the edit's values */
 	float sigma2[ATTN_MAX_LEVELS];
 	/* the coarsest level's keys, for global masked attention */
 	int nk;

@@ -11,7 +11,9 @@
  * finest level carries the edit itself: values are m * (edit - source) and
  * m, so key-side masking and mask tracking come out of one softmax
  * (sum p m d / sum p m is the softmax with log m added to the scores).
- * Further steps repeat the finest level with the result as a guide.
+ * Each further step repeats the finest level with its windows moved to
+ * where the previous step found each match (the previous result guides
+ * the search, as in EbSynth's search and vote iterations).
  */
 #include "attention/attn_engine.h"
 
@@ -34,6 +36,12 @@
 #define EPS_COVER 1e-3f
 #define BLOCK 8
 #define POS_LAMBDA 0.1f         /* positional prior, per squared radius */
+#define FAR_AWAY (-1e4f)        /* a predicted position no key is near */
+#define COARSE_LAMBDA 0.1f      /* prior of the global keys, per coarse px^2 */
+#define TRACK_KEEP 0.5f         /* coarse coverage below this is dropped */
+#define GAIN_RADIUS 2           /* window of the edit's local gain fit */
+#define GAIN_EPS 1e-3f          /* regularises the fit in flat areas */
+#define EDIT_VALUES 9           /* m*edit, m*a*source, m*a: see kf_values */
 
 struct slot {
 	struct attn_kf_cache *kf;
@@ -54,19 +62,6 @@ static struct attn_feat yuv_feat(const attn_frame *f)
 	return ft;
 }
 
-/* Source and look side by side: the guide of the refinement steps. */
-static struct attn_feat guided_feat(const attn_frame *src, const attn_frame *look)
-{
-	struct attn_feat ft = yuv_feat(src);
-
-	for (int c = 0; c < 3; c++) {
-		ft.plane[3 + c] = attn_plane(look, c);
-		ft.weight[3 + c] = 1.0f;
-	}
-	ft.n = 6;
-	return ft;
-}
-
 /* --- keyframe cache --- */
 
 void attn_kf_release(struct attn_kf_cache *kf)
@@ -77,7 +72,6 @@ void attn_kf_release(struct attn_kf_cache *kf)
 		kf->pos[l] = NULL;
 	}
 	attn_frame_free(kf->val);
-	attn_frame_free(kf->edit);
 	free(kf->k);
 	free(kf->kx);
 	free(kf->ky);
@@ -185,21 +179,101 @@ static int kf_positions(const attn_frame *m, attn_frame **out)
 	return 0;
 }
 
-/* m * (edit - source) per channel, and m: the finest level's values. */
+/*
+ * Box mean of plane over the (2r+1)^2 window at each pixel (clamped), via
+ * a summed-area pass per row and column.
+ */
+static void box_mean(const float *in, int w, int h, int r, float *tmp, float *out)
+{
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			float s = 0.0f;
+			int n = 0;
+
+			for (int i = x - r; i <= x + r; i++, n++)
+				s += in[(size_t)y * w + (i < 0 ? 0 : i >= w ? w - 1 : i)];
+			tmp[(size_t)y * w + x] = s / (float)n;
+		}
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			float s = 0.0f;
+			int n = 0;
+
+			for (int j = y - r; j <= y + r; j++, n++)
+				s += tmp[(size_t)(j < 0 ? 0 : j >= h ? h - 1 : j) * w + x];
+			out[(size_t)y * w + x] = s / (float)n;
+		}
+}
+
+/*
+ * The edit's local gain: per channel, the slope a of the least-squares fit
+ * edit = a * source + b over a small window. Transferring
+ *     edit(match) + a * (frame - source(match))
+ * is exact for a smooth re-grade (a = the curve's slope) and for a flat
+ * stylised look (a = 0: the look is copied), and in between for the rest.
+ */
+static int edit_gain(const float *s, const float *e, int w, int h, float *a)
+{
+	size_t n = (size_t)w * h;
+	float *buf = malloc(sizeof(float) * n * 6);
+	float *ms, *me, *mse, *mss, *prod, *tmp;
+
+	if (!buf)
+		return -ENOMEM;
+	ms = buf;
+	me = buf + n;
+	mse = buf + 2 * n;
+	mss = buf + 3 * n;
+	prod = buf + 4 * n;
+	tmp = buf + 5 * n;
+	box_mean(s, w, h, GAIN_RADIUS, tmp, ms);
+	box_mean(e, w, h, GAIN_RADIUS, tmp, me);
+	for (size_t i = 0; i < n; i++)
+		prod[i] = s[i] * e[i];
+	box_mean(prod, w, h, GAIN_RADIUS, tmp, mse);
+	for (size_t i = 0; i < n; i++)
+		prod[i] = s[i] * s[i];
+	box_mean(prod, w, h, GAIN_RADIUS, tmp, mss);
+	for (size_t i = 0; i < n; i++) {
+		float var = mss[i] - ms[i] * ms[i], cov = mse[i] - ms[i] * me[i];
+
+		a[i] = (cov + GAIN_EPS) / (var + GAIN_EPS);
+	}
+	free(buf);
+	return 0;
+}
+
+/*
+ * The finest level's edit values, premultiplied by the mask m: per channel
+ * m*edit, m*a*source, m*a (a: the edit's local gain).
+ */
 static int kf_values(const attn_frame *src, const attn_frame *edit,
 		     const attn_frame *m, attn_frame **out)
 {
-	size_t n = (size_t)src->width * src->height;
-	int ret = attn_frame_create(src->width, src->height, 4, out);
+	int w = src->width, h = src->height;
+	size_t n = (size_t)w * h;
+	const float *mk = attn_plane(m, 0);
+	int ret = attn_frame_create(w, h, EDIT_VALUES, out);
 
 	if (ret < 0)
 		return ret;
-	for (int c = 0; c < 3; c++)
-		for (size_t i = 0; i < n; i++)
-			attn_plane(*out, c)[i] = attn_plane(m, 0)[i] *
-				(attn_plane(edit, c)[i] - attn_plane(src, c)[i]);
-	memcpy(attn_plane(*out, 3), attn_plane(m, 0), sizeof(float) * n);
-	return 0;
+	for (int c = 0; c < 3 && ret >= 0; c++) {
+		const float *s = attn_plane(src, c), *e = attn_plane(edit, c);
+		float *ve = attn_plane(*out, c), *vas = attn_plane(*out, 3 + c);
+		float *va = attn_plane(*out, 6 + c);
+
+		ret = edit_gain(s, e, w, h, va);
+		for (size_t i = 0; ret >= 0 && i < n; i++) {
+			ve[i] = mk[i] * e[i];
+			vas[i] = mk[i] * va[i] * s[i];
+			va[i] = mk[i] * va[i];
+		}
+	}
+	if (ret < 0) {
+		attn_frame_free(*out);
+		*out = NULL;
+	}
+	return ret;
 }
 
 /* The content scale of each level, measured around the mask. */
@@ -255,12 +329,10 @@ static int kf_build(const attn_engine *e, const struct attn_keyframe *key,
 			   levels, &mp);
 	if (ret < 0)
 		goto out_fail;
-	for (int l = 1; l < levels && ret >= 0; l++)
+	for (int l = 0; l < levels && ret >= 0; l++)
 		ret = kf_positions(mp.lv[l], &kf->pos[l]);
 	if (ret >= 0)
 		ret = kf_values(key->source, edit, mp.lv[0], &kf->val);
-	if (ret >= 0)
-		ret = attn_frame_clone(edit, &kf->edit);
 	if (ret >= 0)
 		ret = kf_scales(kf, &mp);
 	if (ret >= 0)
@@ -479,44 +551,129 @@ static int coarse_queries(struct frame_work *w, attn_queries **q)
 	return ret;
 }
 
+/*
+ * Where each coarse query is expected in keyframe slot s: where the
+ * previous frame had it (the chain), or, with no previous frame, the same
+ * place. The global keys get a positional prior around it, so content that
+ * looks alike all over the keyframe (snow, sky, a flat panel) is matched
+ * where it was, not at the centroid of everything that looks like it. What
+ * the previous frame found to be background is predicted far away: only
+ * the chain, not the keyframe's look-alikes, can bring the mask there.
+ */
+static void coarse_prediction(const struct frame_work *w, const attn_queries *q,
+			      int s, float *px, float *py)
+{
+	const attn_frame *pl = prev_usable(w) ? w->e->prev.planes : NULL;
+
+	for (int i = 0; i < q->n; i++) {
+		size_t p = pl ? (size_t)q->y[i] * pl->width + q->x[i] : 0;
+		float m = pl ? attn_plane(pl, 3 * s)[p] : 0.0f, total = 0.0f;
+
+		for (int k = 0; pl && k < w->n; k++)
+			total += attn_plane(pl, 3 * k)[p];
+		px[i] = m > 1e-3f ? attn_plane(pl, 3 * s + 1)[p] / m : (float)q->x[i];
+		py[i] = m > 1e-3f ? attn_plane(pl, 3 * s + 2)[p] / m : (float)q->y[i];
+		if (pl && total <= 1e-3f) {
+			px[i] = FAR_AWAY;
+			py[i] = FAR_AWAY;
+		}
+	}
+}
+
+/*
+ * Tracking: coarse queries covered less than TRACK_KEEP are taken as
+ * background. Without this, faint coverage of look-alike background (snow
+ * beside a white panel) is carried to the next frame and grows.
+ */
+static void drop_faint(float *out, int nq, int n_slots)
+{
+	int dv = 3 * n_slots;
+
+	for (int i = 0; i < nq; i++) {
+		float *o = out + (size_t)i * dv, total = 0.0f;
+
+		for (int s = 0; s < n_slots; s++)
+			total += o[3 * s];
+		if (total < TRACK_KEEP)
+			memset(o, 0, sizeof(float) * dv);
+	}
+}
+
+/* Query arrays of the coarse pass: own position, and per slot a prediction. */
+struct coarse_arrays {
+	float *cx, *cy;                 /* q->n: the query's own position */
+	float *px, *py;                 /* n_slots * q->n: predictions */
+	float *vals[ATTN_MAX_SLOTS];    /* dense values per slot */
+};
+
+static void coarse_arrays_free(struct coarse_arrays *a, int n)
+{
+	free(a->cx);
+	free(a->cy);
+	free(a->px);
+	free(a->py);
+	for (int s = 0; s < n; s++)
+		free(a->vals[s]);
+}
+
+static int coarse_arrays_fill(const struct frame_work *w, const attn_queries *q,
+			      struct coarse_arrays *a)
+{
+	size_t n = q->n ? q->n : 1;
+
+	a->cx = malloc(sizeof(float) * n);
+	a->cy = malloc(sizeof(float) * n);
+	a->px = malloc(sizeof(float) * n * w->n);
+	a->py = malloc(sizeof(float) * n * w->n);
+	if (!a->cx || !a->cy || !a->px || !a->py)
+		return -ENOMEM;
+	for (int i = 0; i < q->n; i++) {
+		a->cx[i] = (float)q->x[i];
+		a->cy[i] = (float)q->y[i];
+	}
+	for (int s = 0; s < w->n; s++) {
+		coarse_prediction(w, q, s, a->px + (size_t)s * q->n,
+				  a->py + (size_t)s * q->n);
+		a->vals[s] = slot_values(w->slots[s].kf, s, w->n);
+		if (!a->vals[s])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int coarse_pass(struct frame_work *w, attn_frame *planes)
 {
 	int c = w->levels - 1, dv = 3 * w->n, ret;
 	const attn_frame *lv = w->src.lv[c];
-	struct attn_feat qf = yuv_feat(lv), pf;
+	struct attn_feat qf = yuv_feat(lv);
 	struct attn_dense dense[ATTN_MAX_SLOTS] = { 0 };
 	struct attn_window win = { 0 };
-	float *vals[ATTN_MAX_SLOTS] = { 0 }, *cx = NULL, *cy = NULL;
+	struct coarse_arrays a = { 0 };
 	attn_queries *q = NULL;
 	struct attn_job job = { .queries = &qf, .dv = dv, .dense = dense,
 				.n_dense = w->n, .windows = &win };
 
 	ret = coarse_queries(w, &q);
+	if (ret >= 0)
+		ret = coarse_arrays_fill(w, q, &a);
 	if (ret < 0)
-		return ret;
-	ret = -ENOMEM;
-	cx = malloc(sizeof(float) * (q->n ? q->n : 1));
-	cy = malloc(sizeof(float) * (q->n ? q->n : 1));
-	if (!cx || !cy)
 		goto out_free;
-	for (int i = 0; i < q->n; i++) {
-		cx[i] = (float)q->x[i];
-		cy[i] = (float)q->y[i];
-	}
 	for (int s = 0; s < w->n; s++) {
 		const struct attn_kf_cache *kf = w->slots[s].kf;
 
-		vals[s] = slot_values(kf, s, w->n);
-		if (!vals[s])
-			goto out_free;
-		dense[s] = (struct attn_dense){ .k = kf->k, .v = vals[s], .nk = kf->nk,
-						.bias_all = w->slots[s].bias };
+		dense[s] = (struct attn_dense){
+			.k = kf->k, .v = a.vals[s], .nk = kf->nk, .kx = kf->kx,
+			.ky = kf->ky, .cx = a.px + (size_t)s * q->n,
+			.cy = a.py + (size_t)s * q->n, .lambda = COARSE_LAMBDA,
+			.bias_all = w->slots[s].bias,
+		};
 	}
 	if (prev_usable(w)) {
-		pf = yuv_feat(w->e->prev.src);
-		win = (struct attn_window){ .keys = pf, .cx = cx, .cy = cy,
-					    .radius = PREV_RADIUS, .bias_all = PREV_BIAS,
-					    .lambda = POS_LAMBDA / (PREV_RADIUS * PREV_RADIUS) };
+		win = (struct attn_window){
+			.keys = yuv_feat(w->e->prev.src), .cx = a.cx, .cy = a.cy,
+			.radius = PREV_RADIUS, .bias_all = PREV_BIAS,
+			.lambda = POS_LAMBDA / (PREV_RADIUS * PREV_RADIUS),
+		};
 		for (int ch = 0; ch < dv; ch++)
 			win.value[ch] = attn_plane(w->e->prev.planes, ch);
 		job.n_windows = 1;
@@ -525,16 +682,15 @@ static int coarse_pass(struct frame_work *w, attn_frame *planes)
 	job.scale = attn_score_scale(attn_feat_dim(&qf), w->e->p.temperature,
 				     mean_sigma2(w, c));
 	ret = attend(w, &job);
+	if (ret >= 0 && !w->given.n)
+		drop_faint(job.out, q->n, w->n);
 	if (ret >= 0) {
 		scatter(q, job.out, dv, planes);
 		ret = keep_prev(w, planes);
 	}
 	free(job.out);
 out_free:
-	for (int s = 0; s < w->n; s++)
-		free(vals[s]);
-	free(cx);
-	free(cy);
+	coarse_arrays_free(&a, w->n);
 	attn_queries_free(q);
 	return ret;
 }
@@ -615,33 +771,35 @@ struct level_pass {
 	int level;
 	int radius;
 	int dv;
-	const attn_frame *guide;        /* the frame's current result, or NULL */
 	const attn_queries *q;
-	const float *cx, *cy, *qbias;   /* n_slots * q->n */
+	float *cx, *cy, *qbias;         /* n_slots * q->n */
 	float *out;                     /* q->n * dv, written */
 	float *entropy;                 /* q->n, written, may be NULL */
 };
 
-/* Value planes of slot s at a level: positions (levels >= 1) or the edit. */
+/*
+ * Value planes of slot s at a level: slot s's m, m*x, m*y in channels
+ * base + 3s .. base + 3s + 2 (zero for the other slots), after, at the
+ * finest level, the edit values in channels 0 .. base - 1.
+ */
 static void slot_window_values(const struct frame_work *w, int s, int level,
 			       struct attn_window *win)
 {
 	const struct attn_kf_cache *kf = w->slots[s].kf;
+	int base = level ? 0 : EDIT_VALUES;
 
-	if (level == 0) {
-		for (int c = 0; c < 4; c++)
-			win->value[c] = attn_plane(kf->val, c);
-		return;
-	}
+	for (int c = 0; c < base; c++)
+		win->value[c] = attn_plane(kf->val, c);
 	for (int c = 0; c < 3 * w->n; c++)
-		win->value[c] = c / 3 == s ? attn_plane(kf->pos[level], c % 3) : w->zero;
+		win->value[base + c] = c / 3 == s ? attn_plane(kf->pos[level], c % 3) :
+						    w->zero;
 }
 
 static int run_level(struct frame_work *w, struct level_pass *lp)
 {
 	int l = lp->level, n = lp->q->n;
 	const attn_frame *lv = w->src.lv[l];
-	struct attn_feat qf = lp->guide ? guided_feat(lv, lp->guide) : yuv_feat(lv);
+	struct attn_feat qf = yuv_feat(lv);
 	struct attn_window win[ATTN_MAX_SLOTS];
 	struct attn_job job = { .queries = &qf, .q = lp->q, .dv = lp->dv,
 				.windows = win, .n_windows = w->n,
@@ -652,8 +810,7 @@ static int run_level(struct frame_work *w, struct level_pass *lp)
 		const struct attn_kf_cache *kf = w->slots[s].kf;
 
 		win[s] = (struct attn_window){
-			.keys = lp->guide ? guided_feat(kf->src.lv[0], kf->edit) :
-					    yuv_feat(kf->src.lv[l]),
+			.keys = yuv_feat(kf->src.lv[l]),
 			.cx = lp->cx + (size_t)s * n, .cy = lp->cy + (size_t)s * n,
 			.qbias = lp->qbias + (size_t)s * n, .radius = lp->radius,
 			.lambda = POS_LAMBDA / (float)(lp->radius * lp->radius),
@@ -721,7 +878,36 @@ static int mid_levels(struct frame_work *w)
 	return 0;
 }
 
-/* result = src + d, coverage = m, from the finest level's output. */
+/* Total coverage of query i's per-slot outputs starting at channel base. */
+static float out_coverage(const struct frame_work *w, const float *o)
+{
+	float m = 0.0f;
+
+	for (int s = 0; s < w->n; s++)
+		m += o[EDIT_VALUES + 3 * s];
+	return m;
+}
+
+/*
+ * How much the coarsest level, where the temporal chain keeps the mask
+ * from spreading into look-alike background, lets pixel (x, y) be covered:
+ * fully inside and at the edge of its coverage, not at all away from it.
+ */
+static float tracked_gate(const struct frame_work *w, int x, int y)
+{
+	const attn_frame *pl = w->e->prev.planes;
+	float f = (float)(1 << (w->levels - 1)), c = 0.0f;
+
+	for (int s = 0; s < w->n; s++)
+		c += attn_sample(attn_plane(pl, 3 * s), pl->width, pl->height,
+				 (x + 0.5f) / f - 0.5f, (y + 0.5f) / f - 0.5f);
+	return c >= 0.5f ? 1.0f : 2.0f * c;
+}
+
+/*
+ * result = edit(match) + a * (frame - source(match)), coverage = m, from the
+ * finest level's output (see kf_values).
+ */
 static void apply_finest(const struct frame_work *w, const struct level_pass *lp,
 			 attn_frame *result, float *coverage)
 {
@@ -733,14 +919,45 @@ static void apply_finest(const struct frame_work *w, const struct level_pass *lp
 		memset(coverage, 0, sizeof(float) * n);
 	for (int i = 0; i < lp->q->n; i++) {
 		size_t p = (size_t)lp->q->y[i] * src->width + lp->q->x[i];
-		const float *o = lp->out + (size_t)i * 4;
+		const float *o = lp->out + (size_t)i * lp->dv;
+		float m = out_coverage(w, o);
 
 		if (!w->given.n)
-			coverage[p] = o[3];
-		if (o[3] <= EPS_COVER)
+			coverage[p] = m * tracked_gate(w, lp->q->x[i], lp->q->y[i]);
+		if (m <= EPS_COVER)
 			continue;
-		for (int c = 0; c < 3; c++)
-			attn_plane(result, c)[p] += o[c] / o[3];
+		for (int c = 0; c < 3; c++) {
+			float v = attn_plane(src, c)[p];
+
+			attn_plane(result, c)[p] = (o[c] - o[3 + c] + v * o[6 + c]) / m;
+		}
+	}
+}
+
+/*
+ * The next step's windows: each keyframe's share and position as this
+ * step found them (the search moves to where the match is, as in
+ * PatchMatch's iterations).
+ */
+static void recentre(const struct frame_work *w, struct level_pass *lp)
+{
+	int n = lp->q->n;
+
+	for (int i = 0; i < n; i++) {
+		const float *o = lp->out + (size_t)i * lp->dv;
+		float total = out_coverage(w, o);
+
+		for (int s = 0; s < w->n; s++) {
+			const float *v = o + EDIT_VALUES + 3 * s;
+			float f = total > 0.0f ? v[0] / total : 0.0f;
+			size_t k = (size_t)s * n + i;
+
+			if (v[0] > 1e-6f) {
+				lp->cx[k] = v[1] / v[0];
+				lp->cy[k] = v[2] / v[0];
+			}
+			lp->qbias[k] = f >= MIN_SHARE ? logf(f) : ATTN_NEG;
+		}
 	}
 }
 
@@ -753,15 +970,17 @@ static void add_entropy(const struct frame_work *w, const struct level_pass *lp)
 
 static int finest_level(struct frame_work *w, attn_frame *result, float *coverage)
 {
-	struct level_pass lp = { .radius = w->e->p.window, .dv = 4 };
+	struct level_pass lp = { .radius = w->e->p.window,
+				 .dv = EDIT_VALUES + 3 * w->n };
 	float *buf = NULL;
 	int ret = level_setup(w, 0, &lp, &buf);
 
 	for (int step = 0; ret >= 0 && step < w->e->p.steps; step++) {
-		lp.guide = step ? result : NULL;
 		ret = run_level(w, &lp);
-		if (ret >= 0)
+		if (ret >= 0) {
 			apply_finest(w, &lp, result, coverage);
+			recentre(w, &lp);
+		}
 		if (ret >= 0 && step == w->e->p.steps - 1)
 			add_entropy(w, &lp);
 		free(lp.out);

@@ -67,37 +67,47 @@ static float px(const struct level *l, int x, int y)
 	return l->p[(size_t)y * l->w + x];
 }
 
-/*
- * Zero-mean sum of squared differences between the side x side block of a
- * at (ax, ay) and the block of b at (ax + dx, ay + dy) (top-left corners).
- */
-static float block_cost(const struct level *a, const struct level *b, int ax,
-			int ay, int side, int dx, int dy)
-{
-	float d[MAX_BLOCK * MAX_BLOCK], mean = 0.0f, cost = 0.0f;
-	int n = 0;
+struct match {
+	const struct level *a, *b;
+	const struct level *w;          /* weights at this level, or NULL */
+	int ax, ay, side;               /* the block of a (top-left corner) */
+};
 
-	for (int y = 0; y < side; y++)
-		for (int x = 0; x < side; x++, n++) {
-			d[n] = px(a, ax + x, ay + y) - px(b, ax + x + dx, ay + y + dy);
-			mean += d[n];
+static float weight_at(const struct match *m, int x, int y)
+{
+	return m->w ? px(m->w, x, y) : 1.0f;
+}
+
+/*
+ * Weighted zero-mean sum of squared differences between the block of a and
+ * the block of b displaced by (dx, dy): a change of brightness does not
+ * move the match, and only the weighted content counts.
+ */
+static float block_cost(const struct match *m, int dx, int dy)
+{
+	float sw = 0.0f, sd = 0.0f, sdd = 0.0f;
+
+	for (int y = m->ay; y < m->ay + m->side; y++)
+		for (int x = m->ax; x < m->ax + m->side; x++) {
+			float w = weight_at(m, x, y);
+			float d = px(m->a, x, y) - px(m->b, x + dx, y + dy);
+
+			sw += w;
+			sd += w * d;
+			sdd += w * d * d;
 		}
-	mean /= (float)n;
-	for (int i = 0; i < n; i++)
-		cost += (d[i] - mean) * (d[i] - mean);
-	return cost;
+	return sw > 0.0f ? sdd - sd * sd / sw : 0.0f;
 }
 
 /* Best integer shift within +-r of (dx, dy); writes the 3x3 costs around it. */
-static void search(const struct level *a, const struct level *b, int ax, int ay,
-		   int side, int r, int *dx, int *dy, float around[9])
+static void search(const struct match *m, int r, int *dx, int *dy, float around[9])
 {
 	int bx = *dx, by = *dy;
 	float best = INFINITY;
 
 	for (int y = *dy - r; y <= *dy + r; y++)
 		for (int x = *dx - r; x <= *dx + r; x++) {
-			float c = block_cost(a, b, ax, ay, side, x, y);
+			float c = block_cost(m, x, y);
 
 			/* ties go to the smaller displacement: no motion wins */
 			if (c < best || (c == best && abs(x) + abs(y) < abs(bx) + abs(by))) {
@@ -107,8 +117,7 @@ static void search(const struct level *a, const struct level *b, int ax, int ay,
 			}
 		}
 	for (int i = 0; i < 9; i++)
-		around[i] = block_cost(a, b, ax, ay, side, bx + i % 3 - 1,
-				       by + i / 3 - 1);
+		around[i] = block_cost(m, bx + i % 3 - 1, by + i / 3 - 1);
 	*dx = bx;
 	*dy = by;
 }
@@ -139,63 +148,73 @@ static int levels_for(int w, int h, int range)
 	return n;
 }
 
+struct pyramids {
+	struct pyramid a, b, w;         /* w.n == 0 without weights */
+	int finest;                     /* the finest level searched */
+};
+
 /*
  * The motion of one cell: exhaustive search at the top level, +-1 at each
- * finer one down to level finest, sub-pixel there. The block covers the
+ * finer one down to the finest, sub-pixel there. The block covers the
  * cell (within MIN_BLOCK..MAX_BLOCK), so the field follows the camera and
  * large structures, not small warps.
  */
-static void cell_motion(const struct pyramid *pa, const struct pyramid *pb,
-			float cx, float cy, int cell, int range, int finest,
-			float *mx, float *my)
+static void cell_motion(const struct pyramids *p, float cx, float cy, int cell,
+			int range, float *mx, float *my)
 {
-	int top = pa->n - 1, dx = 0, dy = 0;
+	int top = p->a.n - 1, dx = 0, dy = 0;
 	float around[9] = { 0 };
 
-	for (int l = top; l >= finest; l--) {
+	for (int l = top; l >= p->finest; l--) {
 		int s = 1 << l;
 		int side = cell / s < MIN_BLOCK ? MIN_BLOCK :
 			   cell / s > MAX_BLOCK ? MAX_BLOCK : cell / s;
-		int ax = (int)floorf(cx / s) - side / 2, ay = (int)floorf(cy / s) - side / 2;
-		int r = l == top ? (range + s - 1) / s : 1;
+		struct match m = {
+			.a = &p->a.l[l], .b = &p->b.l[l],
+			.w = p->w.n ? &p->w.l[l] : NULL, .side = side,
+			.ax = (int)floorf(cx / s) - side / 2,
+			.ay = (int)floorf(cy / s) - side / 2,
+		};
 
 		if (l != top) {
 			dx *= 2;
 			dy *= 2;
 		}
-		search(&pa->l[l], &pb->l[l], ax, ay, side, r, &dx, &dy, around);
+		search(&m, l == top ? (range + s - 1) / s : 1, &dx, &dy, around);
 	}
-	*mx = ((float)dx + vertex(around[3], around[4], around[5])) * (1 << finest);
-	*my = ((float)dy + vertex(around[1], around[4], around[7])) * (1 << finest);
+	*mx = ((float)dx + vertex(around[3], around[4], around[5])) * (1 << p->finest);
+	*my = ((float)dy + vertex(around[1], around[4], around[7])) * (1 << p->finest);
 }
 
-static float median9(float *v)
+static float median(float *v, int n)
 {
-	for (int i = 1; i < 9; i++)
+	for (int i = 1; i < n; i++)
 		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
 			float t = v[j];
 
 			v[j] = v[j - 1];
 			v[j - 1] = t;
 		}
-	return v[4];
+	return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* 3x3 median of a grid plane, edges clamped. */
-static void median_filter(float *g, int gw, int gh, float *tmp)
+/* 3x3 median of a grid plane over the valid cells; invalid ones get it too. */
+static void median_filter(float *g, const unsigned char *valid, int gw, int gh,
+			  float *tmp)
 {
 	for (int y = 0; y < gh; y++)
 		for (int x = 0; x < gw; x++) {
 			float v[9];
+			int n = 0;
 
 			for (int i = 0; i < 9; i++) {
 				int xx = x + i % 3 - 1, yy = y + i / 3 - 1;
 
-				xx = xx < 0 ? 0 : xx >= gw ? gw - 1 : xx;
-				yy = yy < 0 ? 0 : yy >= gh ? gh - 1 : yy;
-				v[i] = g[yy * gw + xx];
+				if (xx >= 0 && xx < gw && yy >= 0 && yy < gh &&
+				    valid[yy * gw + xx])
+					v[n++] = g[yy * gw + xx];
 			}
-			tmp[y * gw + x] = median9(v);
+			tmp[y * gw + x] = n ? median(v, n) : 0.0f;
 		}
 	memcpy(g, tmp, sizeof(float) * gw * gh);
 }
@@ -233,46 +252,87 @@ void attn_motion_free(attn_motion *m)
 	free(m);
 }
 
-int attn_motion_estimate(const float *a, const float *b, int width, int height,
-			 int cell, int range, attn_motion **out)
+/* Cells whose block touches weighted content (all cells without weights). */
+static int cell_valid(const float *weight, int w, int h, int cell, int gx, int gy)
 {
-	struct pyramid pa, pb;
+	int x0 = (gx - 1) * cell, y0 = (gy - 1) * cell;
+
+	if (!weight)
+		return 1;
+	for (int y = y0 < 0 ? 0 : y0; y < y0 + 3 * cell && y < h; y++)
+		for (int x = x0 < 0 ? 0 : x0; x < x0 + 3 * cell && x < w; x++)
+			if (weight[(size_t)y * w + x] > 0.0f)
+				return 1;
+	return 0;
+}
+
+static void pyramids_free(struct pyramids *p)
+{
+	pyramid_free(&p->a);
+	pyramid_free(&p->b);
+	pyramid_free(&p->w);
+}
+
+static int pyramids_build(const float *a, const float *b, const float *weight,
+			  int w, int h, int range, struct pyramids *p)
+{
+	int levels = levels_for(w, h, range), ret;
+
+	memset(p, 0, sizeof(*p));
+	p->finest = levels > 2 ? 1 : 0;
+	ret = pyramid_build(a, w, h, levels, &p->a);
+	if (ret >= 0)
+		ret = pyramid_build(b, w, h, levels, &p->b);
+	if (ret >= 0 && weight)
+		ret = pyramid_build(weight, w, h, levels, &p->w);
+	if (ret < 0)
+		pyramids_free(p);
+	return ret;
+}
+
+static void estimate_cells(const struct pyramids *p, const float *weight,
+			   attn_motion *m, int range, unsigned char *valid)
+{
+	for (int gy = 0; gy < m->gh; gy++)
+		for (int gx = 0; gx < m->gw; gx++) {
+			int i = gy * m->gw + gx;
+
+			valid[i] = (unsigned char)cell_valid(weight, m->width, m->height,
+							     m->cell, gx, gy);
+			if (valid[i])
+				cell_motion(p, (gx + 0.5f) * m->cell,
+					    (gy + 0.5f) * m->cell, m->cell, range,
+					    &m->dx[i], &m->dy[i]);
+		}
+}
+
+int attn_motion_estimate(const float *a, const float *b, const float *weight,
+			 int width, int height, int cell, int range,
+			 attn_motion **out)
+{
+	struct pyramids p;
+	unsigned char *valid;
 	attn_motion *m;
 	float *tmp;
-	int levels = levels_for(width, height, range), ret;
+	int ret = attn_motion_zero(width, height, cell, &m);
 
-	ret = attn_motion_zero(width, height, cell, &m);
 	if (ret < 0)
 		return ret;
 	tmp = malloc(sizeof(float) * m->gw * m->gh);
-	if (!tmp) {
-		ret = -ENOMEM;
-		goto out_free_motion;
-	}
-	ret = pyramid_build(a, width, height, levels, &pa);
+	valid = malloc((size_t)m->gw * m->gh);
+	ret = tmp && valid ? pyramids_build(a, b, weight, width, height, range, &p) :
+			     -ENOMEM;
 	if (ret < 0)
-		goto out_free_tmp;
-	ret = pyramid_build(b, width, height, levels, &pb);
-	if (ret < 0)
-		goto out_free_pa;
-	for (int gy = 0; gy < m->gh; gy++)
-		for (int gx = 0; gx < m->gw; gx++)
-			cell_motion(&pa, &pb, (gx + 0.5f) * cell, (gy + 0.5f) * cell,
-				    cell, range, levels > 2 ? 1 : 0,
-				    &m->dx[gy * m->gw + gx], &m->dy[gy * m->gw + gx]);
-	median_filter(m->dx, m->gw, m->gh, tmp);
-	median_filter(m->dy, m->gw, m->gh, tmp);
-	pyramid_free(&pb);
-	pyramid_free(&pa);
-	free(tmp);
+		goto out_free;
+	estimate_cells(&p, weight, m, range, valid);
+	median_filter(m->dx, valid, m->gw, m->gh, tmp);
+	median_filter(m->dy, valid, m->gw, m->gh, tmp);
+	pyramids_free(&p);
 	*out = m;
-	return 0;
-
-out_free_pa:
-	pyramid_free(&pa);
-out_free_tmp:
+	m = NULL;
+out_free:
+	free(valid);
 	free(tmp);
-out_free_motion:
 	attn_motion_free(m);
 	return ret;
 }

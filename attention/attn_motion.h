@@ -22,10 +22,14 @@ typedef struct attn_motion {
 /*
  * Motion from frame a to frame b (luma planes of width x height): content
  * at p in a is at p + d in b. cell is the grid pitch in pixels; range the
- * largest displacement searched, in pixels.
+ * largest displacement searched, in pixels. weight (a's mask, may be NULL)
+ * restricts the matching to the masked content, so a masked sign over
+ * moving footage gets its own motion, not the footage's; cells it does not
+ * touch are not estimated (their motion is their neighbours').
  */
-int attn_motion_estimate(const float *a, const float *b, int width, int height,
-			 int cell, int range, attn_motion **out);
+int attn_motion_estimate(const float *a, const float *b, const float *weight,
+			 int width, int height, int cell, int range,
+			 attn_motion **out);
 
 /* A zero field. */
 int attn_motion_zero(int width, int height, int cell, attn_motion **out);

@@ -28,12 +28,15 @@
 #define REF_RANGE 192           /* search range to a reference keyframe */
 #define EPS_COVER 1e-3f
 #define BLOCK 8
-#define PRIOR_FIRST 0.5f        /* positional prior of the first step, per px^2 */
-#define PRIOR_GUIDED 0.1f       /* and of the guided steps */
+#define PRIOR_FIRST 4.0f        /* positional prior of the first step, per px^2 */
+#define PRIOR_GUIDED 3.0f       /* and of the guided steps */
+#define GUIDED_SOFTNESS 30.0f   /* guided steps match loosely: warps, not copies */
 #define MAX_SOURCES (2 * 15 + 1 + ATTN_MAX_SLOTS)
 
 struct stab_source {
 	const attn_frame *frame;        /* keys and values */
+	int offset;                     /* frames from t; neighbours only */
+	int is_ref;
 	const float *mask;              /* its coverage, or NULL */
 	attn_motion *motion;            /* from t to it, owned */
 	float *bias;                    /* log of mask, owned, or NULL */
@@ -78,21 +81,65 @@ static int log_mask(const float *mask, size_t n, float **out)
 	return 0;
 }
 
-/* Motion from t to the source, its key bias, and each query's centre. */
-static int source_setup(struct stab_source *s, const attn_frame *t_frame,
-			const attn_queries *q, int range)
+/* Motion from t to the source. */
+static int source_motion(struct stab_source *s, const attn_frame *t_frame,
+			 const float *t_mask)
 {
-	int w = t_frame->width, h = t_frame->height, ret;
+	int w = t_frame->width, h = t_frame->height;
+	int range = s->is_ref ? REF_RANGE : MOTION_RANGE * abs(s->offset);
 
 	if (s->frame == t_frame)
-		ret = attn_motion_zero(w, h, MOTION_CELL, &s->motion);
-	else
-		ret = attn_motion_estimate(attn_plane(t_frame, 0),
-					   attn_plane(s->frame, 0), w, h,
-					   MOTION_CELL, range, &s->motion);
-	if (ret < 0)
-		return ret;
-	ret = log_mask(s->mask, (size_t)w * h, &s->bias);
+		return attn_motion_zero(w, h, MOTION_CELL, &s->motion);
+	return attn_motion_estimate(attn_plane(t_frame, 0), attn_plane(s->frame, 0),
+				    t_mask, w, h, MOTION_CELL, range, &s->motion);
+}
+
+/*
+ * The camera moves smoothly; warps and jitter change from frame to frame.
+ * Per cell, a line through the neighbours' displacements against their
+ * time offsets has at offset 0 the frame's own jitter (zero for a steady
+ * frame): taking it out of every field places each window where the steady
+ * camera would see the scene point, so t's own warp is not reproduced.
+ */
+static void remove_jitter(struct stab_source *src, int n)
+{
+	const attn_motion *g = src[0].motion;
+
+	for (int c = 0; c < g->gw * g->gh; c++) {
+		double so = 0, soo = 0, sx = 0, sy = 0, sox = 0, soy = 0, cnt = 0;
+		double bx, by, ax, ay, var;
+
+		for (int i = 0; i < n; i++) {
+			if (src[i].is_ref)
+				continue;
+			so += src[i].offset;
+			soo += (double)src[i].offset * src[i].offset;
+			sx += src[i].motion->dx[c];
+			sy += src[i].motion->dy[c];
+			sox += src[i].offset * src[i].motion->dx[c];
+			soy += src[i].offset * src[i].motion->dy[c];
+			cnt++;
+		}
+		var = cnt * soo - so * so;
+		if (cnt < 2 || var <= 0)
+			continue;
+		bx = (cnt * sox - so * sx) / var;
+		by = (cnt * soy - so * sy) / var;
+		ax = (sx - bx * so) / cnt;
+		ay = (sy - by * so) / cnt;
+		for (int i = 0; i < n; i++) {
+			src[i].motion->dx[c] -= (float)ax;
+			src[i].motion->dy[c] -= (float)ay;
+		}
+	}
+}
+
+/* The source's key bias, and each query's window centre. */
+static int source_windows(struct stab_source *s, const attn_queries *q)
+{
+	const attn_motion *m = s->motion;
+	int ret = log_mask(s->mask, (size_t)m->width * m->height, &s->bias);
+
 	if (ret < 0)
 		return ret;
 	s->cx = malloc(sizeof(float) * (q->n ? q->n : 1));
@@ -102,14 +149,17 @@ static int source_setup(struct stab_source *s, const attn_frame *t_frame,
 	for (int i = 0; i < q->n; i++) {
 		float dx, dy;
 
-		attn_motion_at(s->motion, (float)q->x[i], (float)q->y[i], &dx, &dy);
+		attn_motion_at(m, (float)q->x[i], (float)q->y[i], &dx, &dy);
 		s->cx[i] = (float)q->x[i] + dx;
 		s->cy[i] = (float)q->y[i] + dy;
 	}
 	return 0;
 }
 
-/* One step: every query against every source, in one softmax. */
+/*
+ * One step: every query against every source, in one softmax. sigma2 0
+ * leaves appearance out (the first step is a motion-compensated average).
+ */
 static int stab_step(attn_engine *e, const attn_frame *query_frame,
 		     const attn_queries *q, struct stab_source *src, int n_src,
 		     float lambda, float sigma2, float *out, float *entropy,
@@ -120,7 +170,8 @@ static int stab_step(attn_engine *e, const attn_frame *query_frame,
 	struct attn_job job = {
 		.queries = &qf, .q = q, .dv = 3, .windows = win, .n_windows = n_src,
 		.out = out, .entropy = entropy,
-		.scale = attn_score_scale(attn_feat_dim(&qf), e->p.temperature, sigma2),
+		.scale = sigma2 > 0.0f ? attn_score_scale(attn_feat_dim(&qf),
+							  e->p.temperature, sigma2) : 0.0f,
 	};
 
 	for (int i = 0; i < n_src; i++) {
@@ -159,11 +210,13 @@ static int collect_sources(const attn_frame *const *window, const float *const *
 			continue;
 		src[n].frame = window[j];
 		src[n].mask = masks ? masks[j] : NULL;
+		src[n].offset = j - k;
 		n++;
 	}
 	for (int r = 0; r < n_refs && r < ATTN_MAX_SLOTS; r++) {
 		src[n].frame = refs[r].edit ? refs[r].edit : refs[r].source;
 		src[n].mask = refs[r].mask;
+		src[n].is_ref = 1;
 		n++;
 	}
 	return n;
@@ -175,15 +228,15 @@ static int run_steps(attn_engine *e, const attn_frame *t_frame,
 {
 	float *out = malloc(sizeof(float) * (q->n ? q->n : 1) * 3);
 	float *ent = malloc(sizeof(float) * (q->n ? q->n : 1));
-	float sigma2 = attn_content_scale(t_frame, 3, NULL);
+	float sigma2 = GUIDED_SOFTNESS * attn_content_scale(t_frame, 3, NULL);
 	int ret = out && ent ? 0 : -ENOMEM;
 
 	memcpy(result->data, t_frame->data,
 	       sizeof(float) * 3 * t_frame->width * t_frame->height);
 	for (int step = 0; ret >= 0 && step < e->p.steps; step++) {
 		ret = stab_step(e, step ? result : t_frame, q, src, n_src,
-				step ? PRIOR_GUIDED : PRIOR_FIRST, sigma2, out, ent,
-				info);
+				step ? PRIOR_GUIDED : PRIOR_FIRST, step ? sigma2 : 0.0f,
+				out, ent, info);
 		if (ret >= 0)
 			scatter_result(q, out, result);
 	}
@@ -212,13 +265,12 @@ int attn_stabilize(attn_engine *e, int t, const attn_frame *const *window,
 	n_src = collect_sources(window, masks, k, refs, n_refs, src);
 	ret = attn_queries_from_mask(masks ? masks[k] : NULL, cur->width,
 				     cur->height, EPS_COVER, BLOCK, &q);
-	for (int i = 0; ret >= 0 && i < n_src; i++) {
-		int dist = i < n_src - n_refs ? abs(i - k) : 0;
-
-		ret = source_setup(&src[i], cur, q,
-				   i < n_src - n_refs ? MOTION_RANGE * (dist ? dist : 1) :
-				   REF_RANGE);
-	}
+	for (int i = 0; ret >= 0 && i < n_src; i++)
+		ret = source_motion(&src[i], cur, masks ? masks[k] : NULL);
+	if (ret >= 0)
+		remove_jitter(src, n_src);
+	for (int i = 0; ret >= 0 && i < n_src; i++)
+		ret = source_windows(&src[i], q);
 	if (ret >= 0)
 		ret = run_steps(e, cur, q, src, n_src, result, info);
 	for (int i = 0; i < n_src; i++)
@@ -232,8 +284,8 @@ int attn_track_mask(attn_engine *e, const attn_frame *from, const float *mask,
 {
 	attn_motion *m;
 	int w = to->width, h = to->height;
-	int ret = attn_motion_estimate(attn_plane(to, 0), attn_plane(from, 0), w, h,
-				       MOTION_CELL, MOTION_RANGE, &m);
+	int ret = attn_motion_estimate(attn_plane(from, 0), attn_plane(to, 0), mask,
+				       w, h, MOTION_CELL, MOTION_RANGE, &m);
 
 	(void)e;
 	if (ret < 0)
@@ -242,8 +294,9 @@ int attn_track_mask(attn_engine *e, const attn_frame *from, const float *mask,
 		for (int x = 0; x < w; x++) {
 			float dx, dy;
 
+			/* the field is smooth: at p it is about what moved to p */
 			attn_motion_at(m, (float)x, (float)y, &dx, &dy);
-			out[(size_t)y * w + x] = attn_sample(mask, w, h, x + dx, y + dy);
+			out[(size_t)y * w + x] = attn_sample(mask, w, h, x - dx, y - dy);
 		}
 	attn_motion_free(m);
 	return 0;

@@ -184,3 +184,64 @@ def apply_edit(src, masks, edit):
         m = masks[t][..., None]
         out[t] = np.clip(np.round(src[t] * (1 - m) + e * m), 0, 255).astype(np.uint8)
     return out
+
+
+# --- stabilize: a static sign that flickers and wobbles ---
+
+def smooth_field(h, w, rng, amp):
+    """A smooth random displacement field (dx, dy) of about amp pixels."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    fields = []
+    for _ in range(2):
+        f = np.zeros((h, w))
+        for _ in range(3):
+            kx, ky = rng.uniform(0.5, 2.0, 2) * 2 * math.pi / np.array([w, h])
+            f += np.sin(kx * xx + ky * yy + rng.uniform(0, 2 * math.pi))
+        fields.append(amp * f / 3 * rng.uniform(0.7, 1.3))
+    return fields
+
+
+def stabilize_scene(size=(640, 360), frames=48, start=120, seed=7):
+    """Ground truth, flickering input and the mask of a static sign.
+
+    The sign (a textured crop of the fixture's livery, a rounded rectangle
+    with soft edges) is fixed on screen over the moving footage. In the
+    input, every frame scales the sign's brightness by a random gain within
+    +-8% and warps it by a smooth random field of 1-2 pixels.
+    """
+    w, h = size
+    rng = np.random.default_rng(seed)
+    bg = read_frames(FIXTURE_CLIP, size=size, start=start, count=frames).astype(np.float64)
+    livery = read_frames(FIXTURE_CLIP, size=(972, 540), start=0, count=1)[0].astype(np.float64)
+    sw, sh, x0, y0 = 240, 150, 360, 40
+    sign = livery[170:170 + sh, 220:220 + sw]
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float64)
+    r = 20.0
+    qx = np.maximum(np.abs(xx - (sw - 1) / 2) - (sw / 2 - r), 0)
+    qy = np.maximum(np.abs(yy - (sh - 1) / 2) - (sh / 2 - r), 0)
+    alpha = np.clip(r - np.hypot(qx, qy), 0, 1)
+    mask = np.zeros((h, w))
+    mask[y0:y0 + sh, x0:x0 + sw] = alpha
+    gt = np.empty((frames, h, w, 3), np.uint8)
+    src = np.empty_like(gt)
+    a = alpha[..., None]
+    for t in range(frames):
+        frame = bg[t].copy()
+        clean = frame[y0:y0 + sh, x0:x0 + sw] * (1 - a) + sign * a
+        fx, fy = smooth_field(sh, sw, rng, rng.uniform(1.0, 2.0))
+        warped = bilinear(sign, xx + fx, yy + fy) * rng.uniform(0.92, 1.08)
+        noisy = frame[y0:y0 + sh, x0:x0 + sw] * (1 - a) + warped * a
+        g = frame.copy()
+        g[y0:y0 + sh, x0:x0 + sw] = clean
+        gt[t] = np.clip(np.round(g), 0, 255).astype(np.uint8)
+        frame[y0:y0 + sh, x0:x0 + sw] = noisy
+        src[t] = np.clip(np.round(frame), 0, 255).astype(np.uint8)
+    return gt, src, mask
+
+
+def flicker(frames, mask):
+    """Mean absolute frame-to-frame change of the mean luma inside mask."""
+    lum = frames.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    sel = mask > 0.5
+    means = np.array([f[sel].mean() for f in lum])
+    return float(np.mean(np.abs(np.diff(means))))

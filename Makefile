@@ -33,7 +33,7 @@ endif
 LINK_api       := api
 LINK_masks     := masks
 LINK_attention := attention
-LINK_pipeline  := pipeline attention masks
+LINK_pipeline  := pipeline api attention masks
 LINK_server    := server pipeline api attention masks
 LINK_cli       := server pipeline api attention masks
 

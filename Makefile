@@ -5,6 +5,8 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
+.DEFAULT_GOAL := all
+
 BUILD    ?= build
 SANITIZE ?=
 PYTHON   := /usr/bin/python3

@@ -44,3 +44,14 @@ int pipe_errno(int averror)
 		return averror;
 	return -EINVAL;
 }
+
+void pipe_err_rename(char *msg, size_t len, const char *path, const char *name)
+{
+	size_t plen = strlen(path);
+	char rest[512];
+
+	if (strncmp(msg, path, plen) != 0 || strncmp(msg + plen, ": ", 2) != 0)
+		return;
+	snprintf(rest, sizeof(rest), "%s", msg + plen);
+	snprintf(msg, len, "%s%s", name, rest);
+}

@@ -23,6 +23,12 @@ void pipe_err_default(char *err, size_t errlen, const char *what, int ret);
 const char *pipe_basename(const char *path);
 
 /*
+ * Where msg begins with "path: ", puts the user's name for the file there
+ * instead (the spec's name, not where the CLI or server keeps it).
+ */
+void pipe_err_rename(char *msg, size_t len, const char *path, const char *name);
+
+/*
  * A libav result as the pipeline returns it: success and errno values
  * (AVERROR(ENOMEM), AVERROR(EIO), ...) stay, FFmpeg's own codes (invalid
  * data, unsupported, not found, ...) become -EINVAL.

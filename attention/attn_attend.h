@@ -1,0 +1,88 @@
+/*
+ * attn_attend: masked blocked cross-attention of a set of queries against
+ * any number of key sets in one joint softmax.
+ *
+ * Queries are pixels of a frame, grouped in square blocks. Key sets are
+ * dense (every query sees every key: the global masked keyframe keys) or
+ * windowed (each query sees the pixels of a reference frame within a
+ * radius of its own centre: local spatiotemporal windows). A block's
+ * window keys are gathered as the bounding box of its queries' windows and
+ * run as dense GEMM tiles; keys outside a query's window are left out in
+ * the fused pass. Blocks run in parallel on the pool; each block's result
+ * depends only on its inputs, so the output does not depend on the thread
+ * count.
+ */
+#ifndef ATTN_ATTEND_H
+#define ATTN_ATTEND_H
+
+#include "attention/attn_feature.h"
+#include "attention/attn_pool.h"
+
+#define ATTN_VAL_MAX 16
+
+/* Queries: pixel positions grouped in blocks. Arrays owned by the set. */
+typedef struct attn_queries {
+	int n;
+	int *x, *y;
+	int n_blocks;
+	int *block;             /* n_blocks + 1 offsets into x, y */
+} attn_queries;
+
+/*
+ * The pixels where mask > threshold, in blocks of block_size x block_size
+ * pixels (raster order inside a block). mask may be NULL: every pixel.
+ */
+int attn_queries_from_mask(const float *mask, int width, int height,
+			   float threshold, int block_size, attn_queries **out);
+void attn_queries_free(attn_queries *q);
+
+/* Every query sees every key. All pointers borrowed. */
+struct attn_dense {
+	const float *k;         /* nk x d features */
+	const float *v;         /* nk x dv values, row-major */
+	const float *bias;      /* nk score bias (log of mask), or NULL */
+	const float *kx, *ky;   /* nk positions for the prior, or NULL */
+	const float *cx, *cy;   /* per query prior centres (with kx, ky) */
+	const float *qbias;     /* per query bias, or NULL */
+	int nk;
+	float lambda;
+	float bias_all;
+};
+
+/* Each query sees a window of a reference frame. All pointers borrowed. */
+struct attn_window {
+	struct attn_feat keys;  /* key features; the reference's size */
+	const float *value[ATTN_VAL_MAX];  /* dv value planes, reference size */
+	const float *bias;      /* plane of score bias, or NULL */
+	const float *cx, *cy;   /* per query window centre, reference pixels */
+	const float *qbias;     /* per query bias, or NULL */
+	int radius;
+	float lambda;
+	float bias_all;
+};
+
+struct attn_job {
+	const struct attn_feat *queries;
+	const attn_queries *q;
+	int dv;
+	float scale;            /* 1 / (d T sigma^2) */
+	const struct attn_dense *dense;
+	int n_dense;
+	const struct attn_window *windows;
+	int n_windows;
+	int tile_keys;          /* keys per GEMM tile, 0: the default (512) */
+	float *out;             /* q->n x dv, written */
+	float *entropy;         /* q->n, written; may be NULL */
+};
+
+struct attn_stats {
+	long long scores;       /* computed */
+	long long useful;       /* inside windows and masks */
+	double flops;           /* useful work: 2 d per score + 2 dv per score */
+};
+
+/* Runs job on pool; adds to *stats when not NULL. 0 or -ENOMEM. */
+int attn_attend(attn_pool *pool, const struct attn_job *job,
+		struct attn_stats *stats);
+
+#endif

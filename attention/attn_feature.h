@@ -1,0 +1,34 @@
+/*
+ * attn_feature: token features. A token at pixel (x, y) is the square patch
+ * of radius r around it, taken from up to ATTN_FEAT_MAX planes, each scaled
+ * by its weight and, where asked, with the patch mean removed (so a change
+ * of gain or offset does not change the match). Borders are clamped.
+ */
+#ifndef ATTN_FEATURE_H
+#define ATTN_FEATURE_H
+
+#define ATTN_FEAT_MAX 8
+
+/* Planes are borrowed. */
+struct attn_feat {
+	int width;
+	int height;
+	int radius;                     /* patch radius: 1 is 3x3 */
+	int n;                          /* planes in use */
+	const float *plane[ATTN_FEAT_MAX];
+	float weight[ATTN_FEAT_MAX];
+	unsigned char zero_mean[ATTN_FEAT_MAX];
+};
+
+/* Length of a feature vector: n * (2r + 1)^2. */
+int attn_feat_dim(const struct attn_feat *f);
+
+/* The features of the n tokens at (xs[i], ys[i]) into out (n x dim). */
+void attn_feat_gather(const struct attn_feat *f, const int *xs, const int *ys,
+		      int n, float *out);
+
+/* The features of every token in [x0, x1] x [y0, y1], row by row. */
+void attn_feat_rect(const struct attn_feat *f, int x0, int y0, int x1, int y1,
+		    float *out);
+
+#endif

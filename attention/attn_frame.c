@@ -1,0 +1,161 @@
+#include "attention/attn_frame.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int attn_frame_create(int width, int height, int planes, attn_frame **out)
+{
+	attn_frame *frame;
+
+	if (width <= 0 || height <= 0 || planes <= 0)
+		return -EINVAL;
+	frame = calloc(1, sizeof(*frame));
+	if (!frame)
+		return -ENOMEM;
+	frame->data = calloc((size_t)width * height * planes, sizeof(float));
+	if (!frame->data) {
+		free(frame);
+		return -ENOMEM;
+	}
+	frame->width = width;
+	frame->height = height;
+	frame->planes = planes;
+	*out = frame;
+	return 0;
+}
+
+void attn_frame_free(attn_frame *frame)
+{
+	if (!frame)
+		return;
+	free(frame->data);
+	free(frame);
+}
+
+int attn_frame_clone(const attn_frame *src, attn_frame **out)
+{
+	int ret = attn_frame_create(src->width, src->height, src->planes, out);
+
+	if (ret < 0)
+		return ret;
+	memcpy((*out)->data, src->data,
+	       sizeof(float) * src->width * src->height * src->planes);
+	return 0;
+}
+
+/* Average of the factor x factor cell at (cx, cy), clipped to the plane. */
+static float cell_mean(const float *p, int w, int h, int factor, int cx, int cy)
+{
+	int x0 = cx * factor, y0 = cy * factor;
+	int x1 = x0 + factor < w ? x0 + factor : w;
+	int y1 = y0 + factor < h ? y0 + factor : h;
+	float sum = 0.0f;
+
+	for (int y = y0; y < y1; y++)
+		for (int x = x0; x < x1; x++)
+			sum += p[(size_t)y * w + x];
+	return sum / (float)((x1 - x0) * (y1 - y0));
+}
+
+int attn_frame_downsample(const attn_frame *src, int factor, attn_frame **out)
+{
+	int w, h, ret;
+
+	if (factor < 1)
+		return -EINVAL;
+	w = (src->width + factor - 1) / factor;
+	h = (src->height + factor - 1) / factor;
+	ret = attn_frame_create(w, h, src->planes, out);
+	if (ret < 0)
+		return ret;
+	for (int c = 0; c < src->planes; c++) {
+		const float *p = attn_plane(src, c);
+		float *q = attn_plane(*out, c);
+
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++)
+				q[(size_t)y * w + x] = cell_mean(p, src->width,
+					src->height, factor, x, y);
+	}
+	return 0;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+float attn_sample(const float *plane, int width, int height, float x, float y)
+{
+	float fx = floorf(x), fy = floorf(y);
+	float ax = x - fx, ay = y - fy;
+	int x0 = clampi((int)fx, 0, width - 1), x1 = clampi((int)fx + 1, 0, width - 1);
+	int y0 = clampi((int)fy, 0, height - 1), y1 = clampi((int)fy + 1, 0, height - 1);
+	const float *r0 = plane + (size_t)y0 * width;
+	const float *r1 = plane + (size_t)y1 * width;
+	float top = r0[x0] + ax * (r0[x1] - r0[x0]);
+	float bot = r1[x0] + ax * (r1[x1] - r1[x0]);
+
+	return top + ay * (bot - top);
+}
+
+/* One pass of a separable max filter along x (step 1) or y (step width). */
+static void max_pass(const float *in, float *out, int width, int height, int r,
+		     int along_x)
+{
+	for (int y = 0; y < height; y++) {
+		for (int x = 0; x < width; x++) {
+			int lo = (along_x ? x : y) - r, hi = (along_x ? x : y) + r;
+			int n = along_x ? width : height;
+			float m = -INFINITY;
+
+			lo = lo < 0 ? 0 : lo;
+			hi = hi >= n ? n - 1 : hi;
+			for (int i = lo; i <= hi; i++) {
+				float v = along_x ? in[(size_t)y * width + i] :
+					  in[(size_t)i * width + x];
+
+				m = v > m ? v : m;
+			}
+			out[(size_t)y * width + x] = m;
+		}
+	}
+}
+
+int attn_dilate(const float *plane, int width, int height, int r, float *out)
+{
+	float *tmp = malloc(sizeof(float) * width * height);
+
+	if (!tmp)
+		return -ENOMEM;
+	max_pass(plane, tmp, width, height, r, 1);
+	max_pass(tmp, out, width, height, r, 0);
+	free(tmp);
+	return 0;
+}
+
+float attn_content_scale(const attn_frame *frame, int planes, const float *weight)
+{
+	int w = frame->width, h = frame->height;
+	double sum = 0.0;
+	long n = 0;
+
+	for (int c = 0; c < planes; c++) {
+		const float *p = attn_plane(frame, c);
+
+		for (int y = 0; y + 1 < h; y++) {
+			for (int x = 0; x + 1 < w; x++) {
+				size_t i = (size_t)y * w + x;
+				float dx = p[i + 1] - p[i], dy = p[i + w] - p[i];
+
+				if (weight && !(weight[i] > 0.5f))
+					continue;
+				sum += dx * dx + dy * dy;
+				n += 2;
+			}
+		}
+	}
+	return n ? (float)(sum / n) : 0.0f;
+}

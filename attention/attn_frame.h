@@ -1,0 +1,52 @@
+/*
+ * attn_frame: a planar float image, the engine's view of a frame.
+ *
+ * Planes are contiguous, width * height floats each, values nominally 0..1
+ * (Y, U, V for video frames; any channels for value or guide planes).
+ */
+#ifndef ATTN_FRAME_H
+#define ATTN_FRAME_H
+
+#include <stddef.h>
+
+typedef struct attn_frame {
+	int width;
+	int height;
+	int planes;
+	float *data;            /* planes * width * height floats, owned */
+} attn_frame;
+
+/* A zeroed frame. Returns 0, -EINVAL or -ENOMEM. */
+int attn_frame_create(int width, int height, int planes, attn_frame **out);
+void attn_frame_free(attn_frame *frame);
+
+static inline float *attn_plane(const attn_frame *frame, int plane)
+{
+	return frame->data + (size_t)plane * frame->width * frame->height;
+}
+
+/* A copy owned by the caller. */
+int attn_frame_clone(const attn_frame *src, attn_frame **out);
+
+/*
+ * Box-average downsampling by factor (>= 1) into a new frame of
+ * ceil(width / factor) x ceil(height / factor); edge cells average what
+ * they cover.
+ */
+int attn_frame_downsample(const attn_frame *src, int factor, attn_frame **out);
+
+/* Bilinear sample of plane at (x, y) in pixel-centre coordinates, clamped. */
+float attn_sample(const float *plane, int width, int height, float x, float y);
+
+/* out = max of plane over the (2r+1)^2 square around each pixel. */
+int attn_dilate(const float *plane, int width, int height, int r, float *out);
+
+/*
+ * Mean squared difference between horizontally and vertically adjacent
+ * pixels over the first `planes` planes, where weight > 0.5 (NULL: all):
+ * the content scale that makes a temperature mean the same on any clip
+ * (how much a match one pixel off differs).
+ */
+float attn_content_scale(const attn_frame *frame, int planes, const float *weight);
+
+#endif

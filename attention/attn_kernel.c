@@ -1,0 +1,152 @@
+#include "attention/attn_kernel.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "attention/attn_simd.h"
+
+void attn_kterm(const float *k, const float *bias, int nk, int d, float scale,
+		float *kterm)
+{
+	int j;
+
+	for (j = 0; j < nk; j++) {
+		const float *row = k + (size_t)j * d;
+		float n2 = 0.0f;
+
+		for (int c = 0; c < d; c++)
+			n2 += row[c] * row[c];
+		kterm[j] = -scale * n2 + (bias ? bias[j] : 0.0f);
+	}
+	for (; j < attn_pad(nk); j++)
+		kterm[j] = ATTN_NEG;
+}
+
+void attn_state_reset(struct attn_state *st)
+{
+	for (int i = 0; i < st->nq; i++) {
+		st->max[i] = ATTN_NEG;
+		st->sum[i] = 0.0f;
+		st->ent[i] = 0.0f;
+	}
+	memset(st->acc, 0, sizeof(float) * st->nq * st->dv);
+}
+
+/*
+ * Final scores of row i in place (biases, window, prior); returns the row
+ * max and counts the keys that are in i's window and not masked out.
+ */
+static float row_scores(const struct attn_tile *t, int i, float *s, long *useful)
+{
+	int npad = attn_pad(t->nk);
+	vf neg = vf_set(ATTN_NEG), vmax = neg;
+	float bias = t->tile_bias + (t->qbias ? t->qbias[i] : 0.0f);
+	float cx = t->kx ? t->cx[i] : 0.0f, cy = t->kx ? t->cy[i] : 0.0f;
+	vf rcx = vf_set(roundf(cx)), rcy = vf_set(roundf(cy));
+	vf vcx = vf_set(cx), vcy = vf_set(cy);
+	vf rad = vf_set(t->radius < 0 ? 1e30f : (float)t->radius);
+	vf lam = vf_set(t->lambda);
+	long inside = 0;
+
+	for (int j = 0; j < npad; j += ATTN_LANES) {
+		vf kterm = vf_load(t->kterm + j);
+		vf v = vf_load(s + j) + kterm + bias;
+		vi in = kterm > 0.5f * ATTN_NEG;
+
+		if (t->kx) {
+			vf kx = vf_load(t->kx + j), ky = vf_load(t->ky + j);
+			vf dx = kx - vcx, dy = ky - vcy;
+
+			v -= lam * (dx * dx + dy * dy);
+			in &= (vf_abs(kx - rcx) <= rad) & (vf_abs(ky - rcy) <= rad);
+		}
+		v = vf_select(in, v, neg);
+		inside += vi_count(in);
+		vf_store(s + j, v);
+		vmax = vf_max(vmax, v);
+	}
+	*useful += inside;
+	return vf_hmax(vmax);
+}
+
+/* Moves row i's running state to a new max. */
+static void rescale(struct attn_state *st, int i, float new_max)
+{
+	float shift = st->max[i] - new_max;
+	float f = expf(shift);
+	float *acc = st->acc + (size_t)i * st->dv;
+
+	st->ent[i] = f * (st->ent[i] + shift * st->sum[i]);
+	st->sum[i] *= f;
+	for (int c = 0; c < st->dv; c++)
+		acc[c] *= f;
+	st->max[i] = new_max;
+}
+
+/* exp(s - max) of row i in place; adds into sum, entropy sum and values. */
+static void row_accumulate(const struct attn_tile *t, struct attn_state *st,
+			   int i, float *s)
+{
+	int npad = attn_pad(t->nk);
+	vf m = vf_set(st->max[i]);
+	vf vsum = vf_set(0.0f), vent = vf_set(0.0f);
+	float *acc = st->acc + (size_t)i * st->dv;
+
+	for (int j = 0; j < npad; j += ATTN_LANES) {
+		vf x = vf_load(s + j) - m;
+		vf e = vf_exp(x);
+
+		vsum += e;
+		vent += e * vf_select(x > vf_set(-80.0f), x, vf_set(0.0f));
+		vf_store(s + j, e);
+	}
+	st->sum[i] += vf_hsum(vsum);
+	st->ent[i] += vf_hsum(vent);
+	for (int c = 0; c < st->dv; c++) {
+		const float *v = t->vt + (size_t)c * npad;
+		vf dot = vf_set(0.0f);
+
+		for (int j = 0; j < npad; j += ATTN_LANES)
+			dot += vf_load(s + j) * vf_load(v + j);
+		acc[c] += vf_hsum(dot);
+	}
+}
+
+long attn_tile_update(const struct attn_tile *t, float *scores,
+		      struct attn_state *st)
+{
+	int npad = attn_pad(t->nk);
+	long useful = 0;
+
+	if (t->nq <= 0 || t->nk <= 0)
+		return 0;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nq, npad, t->d,
+		    2.0f * t->scale, t->q, t->d, t->k, t->d, 0.0f, scores, npad);
+	for (int i = 0; i < t->nq; i++) {
+		float *s = scores + (size_t)i * npad;
+		float row_max = row_scores(t, i, s, &useful);
+
+		if (row_max <= 0.5f * ATTN_NEG)
+			continue;       /* no key of this tile is in i's window */
+		if (row_max > st->max[i])
+			rescale(st, i, row_max);
+		row_accumulate(t, st, i, s);
+	}
+	return useful;
+}
+
+void attn_state_finish(const struct attn_state *st, float *out, float *entropy)
+{
+	for (int i = 0; i < st->nq; i++) {
+		float sum = st->sum[i];
+		const float *acc = st->acc + (size_t)i * st->dv;
+		float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+
+		for (int c = 0; c < st->dv; c++)
+			out[(size_t)i * st->dv + c] = acc[c] * inv;
+		if (entropy)
+			entropy[i] = sum > 0.0f ? logf(sum) - st->ent[i] * inv : 0.0f;
+	}
+}

@@ -1,0 +1,75 @@
+/*
+ * attn_kernel: one tile of masked cross-attention.
+ *
+ * For a block of queries and a tile of keys, scores are
+ *     s_ij = scale * (2 q_i.k_j - |k_j|^2) + bias_j + qbias_i + tile_bias
+ *            - lambda * |pos_j - c_i|^2            (positional prior)
+ * and keys outside query i's window (|pos_j - round(c_i)| > radius on
+ * either axis) are left out. q.k runs as one OpenBLAS sgemm; scaling,
+ * biases, window, prior and the online softmax (running max, sum, entropy
+ * sum and value accumulator, FlashAttention style) are fused into one pass
+ * over the score tile. Tiles may come in any number; the state carries the
+ * softmax across them, so several key sets share one joint softmax.
+ */
+#ifndef ATTN_KERNEL_H
+#define ATTN_KERNEL_H
+
+#include <stddef.h>
+
+/* Keys and values are padded to a multiple of this many. */
+#define ATTN_LANES 16
+
+/* Score of a key that is left out (finite, so arithmetic stays defined). */
+#define ATTN_NEG (-1e30f)
+
+/* Online-softmax state of a block of queries; all arrays borrowed. */
+struct attn_state {
+	int nq;
+	int dv;
+	float *max;             /* nq: running max score */
+	float *sum;             /* nq: sum of exp(s - max) */
+	float *ent;             /* nq: sum of exp(s - max) * (s - max) */
+	float *acc;             /* nq * dv: sum of exp(s - max) * v */
+};
+
+struct attn_tile {
+	const float *q;         /* nq x d query features, row-major */
+	const float *k;         /* nk_pad x d key features (padding rows zero) */
+	const float *kterm;     /* nk_pad: -scale |k|^2 + bias_j, ATTN_NEG for padding */
+	const float *vt;        /* dv x nk_pad values, one row per channel */
+	const float *kx, *ky;   /* nk_pad key positions; NULL: no window, no prior */
+	const float *cx, *cy;   /* nq window centres / prior centres */
+	int nq, nk, d;          /* nk real keys, nk_pad = ATTN_PAD(nk) */
+	const float *qbias;     /* nq per-query score bias, or NULL */
+	float scale;
+	float tile_bias;
+	int radius;             /* < 0: no window */
+	float lambda;           /* 0: no prior */
+};
+
+static inline int attn_pad(int n)
+{
+	return (n + ATTN_LANES - 1) / ATTN_LANES * ATTN_LANES;
+}
+
+/* Fills kterm from |k|^2 and an optional bias (NULL: none); pads. */
+void attn_kterm(const float *k, const float *bias, int nk, int d, float scale,
+		float *kterm);
+
+/* max = ATTN_NEG, sums and accumulator zero. */
+void attn_state_reset(struct attn_state *st);
+
+/*
+ * Folds one tile into st. scores is scratch of nq * nk_pad floats.
+ * Returns how many scores fell inside the windows (the useful ones).
+ */
+long attn_tile_update(const struct attn_tile *tile, float *scores,
+		      struct attn_state *st);
+
+/*
+ * out (nq * dv): the attention output, zero where no key was seen.
+ * entropy (nq, may be NULL): -sum p log p per query.
+ */
+void attn_state_finish(const struct attn_state *st, float *out, float *entropy);
+
+#endif

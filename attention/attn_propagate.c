@@ -1,0 +1,1053 @@
+/*
+ * propagate: the keyframe edit carried through the clip inside the mask.
+ *
+ * Coarse to fine. At the coarsest level every query attends to every
+ * masked token of the keyframes (global masked attention: follows any
+ * motion without drift), jointly with a local window of the previous frame
+ * whose values are that frame's own correspondences (the temporal chain).
+ * The values are the keyframe positions and masks, so each query learns
+ * where it sits in each keyframe and how much of it is covered. Each finer
+ * level attends to a window around that position, one level down, and the
+ * finest level carries the edit itself: values are m * (edit - source) and
+ * m, so key-side masking and mask tracking come out of one softmax
+ * (sum p m d / sum p m is the softmax with log m added to the scores).
+ * Each further step repeats the finest level with its windows moved to
+ * where the previous step found each match (the previous result guides
+ * the search, as in EbSynth's search and vote iterations).
+ */
+#include "attention/attn_engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention/attn_kernel.h"
+#include "attention/attn_private.h"
+
+#define COARSE_TOKENS 12000     /* pixels at the coarsest level, about */
+#define COARSE_KEYS 4096        /* global keys per keyframe, subsampled beyond */
+#define KEY_RING 6              /* coarse pixels of background kept around a mask */
+#define TRACK_REACH 6           /* coarse pixels a tracked mask may move per frame */
+#define MID_RADIUS 3            /* window radius at the intermediate levels */
+#define PREV_RADIUS 3           /* the previous frame's window, coarsest level */
+#define PREV_BIAS (-1.0f)       /* direct keyframe matches beat the chain */
+#define MIN_SHARE 1e-3f         /* a keyframe with less of a query is skipped */
+#define EPS_COVER 1e-3f
+#define BLOCK 8
+#define POS_LAMBDA 0.1f         /* positional prior, per squared radius */
+#define FAR_AWAY (-1e4f)        /* a predicted position no key is near */
+#define COARSE_LAMBDA 0.1f      /* prior of the global keys, per coarse px^2 */
+#define TRACK_KEEP 0.5f         /* coarse coverage below this is dropped */
+#define GAIN_RADIUS 2           /* window of the edit's local gain fit */
+#define GAIN_EPS 1e-3f          /* regularises the fit in flat areas */
+#define EDIT_VALUES 9           /* m*edit, m*a*source, m*a: see kf_values */
+
+struct slot {
+	struct attn_kf_cache *kf;
+	float bias;             /* log of the keyframe's temporal weight */
+};
+
+/* --- features --- */
+
+static struct attn_feat yuv_feat(const attn_frame *f)
+{
+	struct attn_feat ft = { .width = f->width, .height = f->height,
+				.radius = 1, .n = 3 };
+
+	for (int c = 0; c < 3; c++) {
+		ft.plane[c] = attn_plane(f, c);
+		ft.weight[c] = 1.0f;
+	}
+	return ft;
+}
+
+/* --- keyframe cache --- */
+
+void attn_kf_release(struct attn_kf_cache *kf)
+{
+	attn_pyramid_release(&kf->src);
+	for (int l = 0; l < ATTN_MAX_LEVELS; l++) {
+		attn_frame_free(kf->pos[l]);
+		kf->pos[l] = NULL;
+	}
+	attn_frame_free(kf->val);
+	free(kf->k);
+	free(kf->kx);
+	free(kf->ky);
+	free(kf->km);
+	memset(kf, 0, sizeof(*kf));
+	kf->index = -1;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * Keeps at most keep of the n indices, chosen by the seed; the kept ones
+ * stay in raster order.
+ */
+static int subsample(int *idx, int n, int keep, uint64_t seed)
+{
+	if (n <= keep)
+		return n;
+	for (int i = 0; i < keep; i++) {
+		int j = i + (int)(splitmix(&seed) % (uint64_t)(n - i));
+		int t = idx[i];
+
+		idx[i] = idx[j];
+		idx[j] = t;
+	}
+	qsort(idx, keep, sizeof(int), cmp_int);
+	return keep;
+}
+
+/* The coarsest level's masked tokens (and a ring of background) as keys. */
+static int kf_coarse_keys(struct attn_kf_cache *kf, const attn_frame *mask,
+			  uint64_t seed)
+{
+	const attn_frame *src = kf->src.lv[kf->levels - 1];
+	int w = src->width, h = src->height, n = 0, ret = -ENOMEM;
+	struct attn_feat ft = yuv_feat(src);
+	int d = attn_feat_dim(&ft);
+	float *ring = malloc(sizeof(float) * w * h);
+	int *idx = malloc(sizeof(int) * w * h), *xs = NULL, *ys = NULL;
+
+	if (!ring || !idx)
+		goto out_free;
+	ret = attn_dilate(attn_plane(mask, 0), w, h, KEY_RING, ring);
+	if (ret < 0)
+		goto out_free;
+	for (int i = 0; i < w * h; i++)
+		if (ring[i] > EPS_COVER)
+			idx[n++] = i;
+	n = subsample(idx, n, COARSE_KEYS, seed ^ (uint64_t)kf->index);
+	ret = -ENOMEM;
+	xs = malloc(sizeof(int) * (n ? n : 1));
+	ys = malloc(sizeof(int) * (n ? n : 1));
+	kf->k = malloc(sizeof(float) * (n ? n : 1) * d);
+	kf->kx = malloc(sizeof(float) * (n ? n : 1));
+	kf->ky = malloc(sizeof(float) * (n ? n : 1));
+	kf->km = malloc(sizeof(float) * (n ? n : 1));
+	if (!xs || !ys || !kf->k || !kf->kx || !kf->ky || !kf->km)
+		goto out_free;
+	for (int j = 0; j < n; j++) {
+		xs[j] = idx[j] % w;
+		ys[j] = idx[j] / w;
+		kf->kx[j] = (float)xs[j];
+		kf->ky[j] = (float)ys[j];
+		kf->km[j] = attn_plane(mask, 0)[idx[j]];
+	}
+	attn_feat_gather(&ft, xs, ys, n, kf->k);
+	kf->nk = n;
+	ret = 0;
+out_free:
+	free(xs);
+	free(ys);
+	free(idx);
+	free(ring);
+	return ret;
+}
+
+/* m, m*x, m*y of a mask level: the values that carry positions. */
+static int kf_positions(const attn_frame *m, attn_frame **out)
+{
+	int ret = attn_frame_create(m->width, m->height, 3, out);
+
+	if (ret < 0)
+		return ret;
+	for (int y = 0; y < m->height; y++)
+		for (int x = 0; x < m->width; x++) {
+			size_t i = (size_t)y * m->width + x;
+			float v = attn_plane(m, 0)[i];
+
+			attn_plane(*out, 0)[i] = v;
+			attn_plane(*out, 1)[i] = v * (float)x;
+			attn_plane(*out, 2)[i] = v * (float)y;
+		}
+	return 0;
+}
+
+/*
+ * Box mean of plane over the (2r+1)^2 window at each pixel (clamped), via
+ * a summed-area pass per row and column.
+ */
+static void box_mean(const float *in, int w, int h, int r, float *tmp, float *out)
+{
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			float s = 0.0f;
+			int n = 0;
+
+			for (int i = x - r; i <= x + r; i++, n++)
+				s += in[(size_t)y * w + (i < 0 ? 0 : i >= w ? w - 1 : i)];
+			tmp[(size_t)y * w + x] = s / (float)n;
+		}
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			float s = 0.0f;
+			int n = 0;
+
+			for (int j = y - r; j <= y + r; j++, n++)
+				s += tmp[(size_t)(j < 0 ? 0 : j >= h ? h - 1 : j) * w + x];
+			out[(size_t)y * w + x] = s / (float)n;
+		}
+}
+
+/*
+ * The edit's local gain: per channel, the slope a of the least-squares fit
+ * edit = a * source + b over a small window. Transferring
+ *     edit(match) + a * (frame - source(match))
+ * is exact for a smooth re-grade (a = the curve's slope) and for a flat
+ * stylised look (a = 0: the look is copied), and in between for the rest.
+ */
+static int edit_gain(const float *s, const float *e, int w, int h, float *a)
+{
+	size_t n = (size_t)w * h;
+	float *buf = malloc(sizeof(float) * n * 6);
+	float *ms, *me, *mse, *mss, *prod, *tmp;
+
+	if (!buf)
+		return -ENOMEM;
+	ms = buf;
+	me = buf + n;
+	mse = buf + 2 * n;
+	mss = buf + 3 * n;
+	prod = buf + 4 * n;
+	tmp = buf + 5 * n;
+	box_mean(s, w, h, GAIN_RADIUS, tmp, ms);
+	box_mean(e, w, h, GAIN_RADIUS, tmp, me);
+	for (size_t i = 0; i < n; i++)
+		prod[i] = s[i] * e[i];
+	box_mean(prod, w, h, GAIN_RADIUS, tmp, mse);
+	for (size_t i = 0; i < n; i++)
+		prod[i] = s[i] * s[i];
+	box_mean(prod, w, h, GAIN_RADIUS, tmp, mss);
+	for (size_t i = 0; i < n; i++) {
+		float var = mss[i] - ms[i] * ms[i], cov = mse[i] - ms[i] * me[i];
+
+		a[i] = (cov + GAIN_EPS) / (var + GAIN_EPS);
+	}
+	free(buf);
+	return 0;
+}
+
+/*
+ * The finest level's edit values, premultiplied by the mask m: per channel
+ * m*edit, m*a*source, m*a (a: the edit's local gain).
+ */
+static int kf_values(const attn_frame *src, const attn_frame *edit,
+		     const attn_frame *m, attn_frame **out)
+{
+	int w = src->width, h = src->height;
+	size_t n = (size_t)w * h;
+	const float *mk = attn_plane(m, 0);
+	int ret = attn_frame_create(w, h, EDIT_VALUES, out);
+
+	if (ret < 0)
+		return ret;
+	for (int c = 0; c < 3 && ret >= 0; c++) {
+		const float *s = attn_plane(src, c), *e = attn_plane(edit, c);
+		float *ve = attn_plane(*out, c), *vas = attn_plane(*out, 3 + c);
+		float *va = attn_plane(*out, 6 + c);
+
+		ret = edit_gain(s, e, w, h, va);
+		for (size_t i = 0; ret >= 0 && i < n; i++) {
+			ve[i] = mk[i] * e[i];
+			vas[i] = mk[i] * va[i] * s[i];
+			va[i] = mk[i] * va[i];
+		}
+	}
+	if (ret < 0) {
+		attn_frame_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+/* The content scale of each level, measured around the mask. */
+static int kf_scales(struct attn_kf_cache *kf, const struct attn_pyramid *mp)
+{
+	for (int l = 0; l < kf->levels; l++) {
+		const attn_frame *m = mp->lv[l];
+		int r = l == kf->levels - 1 ? KEY_RING : 2;
+		float *near = malloc(sizeof(float) * m->width * m->height);
+
+		if (!near)
+			return -ENOMEM;
+		if (attn_dilate(attn_plane(m, 0), m->width, m->height, r, near) < 0) {
+			free(near);
+			return -ENOMEM;
+		}
+		for (int i = 0; i < m->width * m->height; i++)
+			near[i] = near[i] > EPS_COVER ? 1.0f : 0.0f;
+		kf->sigma2[l] = attn_content_scale(kf->src.lv[l], 3, near);
+		free(near);
+	}
+	return 0;
+}
+
+static int mask_pyramid(const float *mask, int w, int h, int levels,
+			struct attn_pyramid *mp)
+{
+	attn_frame *m0;
+	int ret = attn_frame_create(w, h, 1, &m0);
+
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		m0->data[i] = mask ? mask[i] : 1.0f;
+	ret = attn_pyramid_build(m0, levels, mp);
+	attn_frame_free(m0);
+	return ret;
+}
+
+static int kf_build(const attn_engine *e, const struct attn_keyframe *key,
+		    int levels, struct attn_kf_cache *kf)
+{
+	const attn_frame *edit = key->edit ? key->edit : key->source;
+	struct attn_pyramid mp = { 0 };
+	int ret;
+
+	kf->index = key->index;
+	kf->levels = levels;
+	ret = attn_pyramid_build(key->source, levels, &kf->src);
+	if (ret < 0)
+		goto out_fail;
+	ret = mask_pyramid(key->mask, key->source->width, key->source->height,
+			   levels, &mp);
+	if (ret < 0)
+		goto out_fail;
+	for (int l = 0; l < levels && ret >= 0; l++)
+		ret = kf_positions(mp.lv[l], &kf->pos[l]);
+	if (ret >= 0)
+		ret = kf_values(key->source, edit, mp.lv[0], &kf->val);
+	if (ret >= 0)
+		ret = kf_scales(kf, &mp);
+	if (ret >= 0)
+		ret = kf_coarse_keys(kf, mp.lv[levels - 1], e->p.seed);
+	attn_pyramid_release(&mp);
+	if (ret >= 0)
+		return 0;
+out_fail:
+	attn_kf_release(kf);
+	return ret;
+}
+
+/*
+ * The cache entries of keys, building what is missing and dropping what is
+ * no longer used.
+ */
+static int kf_lookup(attn_engine *e, const struct attn_keyframe *keys, int n,
+		     int levels, struct slot *slots)
+{
+	int used[ATTN_MAX_SLOTS + 1] = { 0 };
+
+	for (int s = 0; s < n; s++) {
+		slots[s].kf = NULL;
+		for (int i = 0; i < ATTN_MAX_SLOTS + 1; i++)
+			if (e->kf[i].index == keys[s].index) {
+				slots[s].kf = &e->kf[i];
+				used[i] = 1;
+			}
+	}
+	for (int i = 0; i < ATTN_MAX_SLOTS + 1; i++)
+		if (!used[i])
+			attn_kf_release(&e->kf[i]);
+	for (int s = 0; s < n; s++) {
+		for (int i = 0; !slots[s].kf && i < ATTN_MAX_SLOTS + 1; i++) {
+			int ret;
+
+			if (used[i])
+				continue;
+			ret = kf_build(e, &keys[s], levels, &e->kf[i]);
+			if (ret < 0)
+				return ret;
+			used[i] = 1;
+			slots[s].kf = &e->kf[i];
+		}
+	}
+	return 0;
+}
+
+/* log of each keyframe's temporal weight: the nearer keyframe is preferred. */
+static void slot_biases(const struct attn_keyframe *keys, int n, int t,
+			struct slot *slots)
+{
+	float a;
+
+	if (n == 1) {
+		slots[0].bias = 0.0f;
+		return;
+	}
+	a = (float)(t - keys[0].index) / (float)(keys[1].index - keys[0].index);
+	a = a < 0.0f ? 0.0f : a > 1.0f ? 1.0f : a;
+	slots[0].bias = logf(fmaxf(1.0f - a, MIN_SHARE));
+	slots[1].bias = logf(fmaxf(a, MIN_SHARE));
+}
+
+/* --- one frame --- */
+
+struct frame_work {
+	attn_engine *e;
+	int t, n, levels;
+	struct slot slots[ATTN_MAX_SLOTS];
+	struct attn_pyramid src;        /* the frame */
+	struct attn_pyramid given;      /* the caller's mask, or empty */
+	attn_frame *up;                 /* planes of the level above */
+	float *zero;                    /* a zero plane, full size */
+	struct attn_frame_info *info;
+};
+
+/* Query positions where plane > EPS_COVER after dilation by r (NULL: all). */
+static int queries_near(const float *plane, int w, int h, int r, attn_queries **q)
+{
+	float *grown;
+	int ret;
+
+	if (!plane)
+		return attn_queries_from_mask(NULL, w, h, 0.0f, BLOCK, q);
+	grown = malloc(sizeof(float) * w * h);
+	if (!grown)
+		return -ENOMEM;
+	ret = attn_dilate(plane, w, h, r, grown);
+	if (ret >= 0)
+		ret = attn_queries_from_mask(grown, w, h, EPS_COVER, BLOCK, q);
+	free(grown);
+	return ret;
+}
+
+/* Writes out (q->n x dv) into dv planes of dst, zero elsewhere. */
+static void scatter(const attn_queries *q, const float *out, int dv, attn_frame *dst)
+{
+	size_t n = (size_t)dst->width * dst->height;
+
+	memset(dst->data, 0, sizeof(float) * n * dst->planes);
+	for (int i = 0; i < q->n; i++) {
+		size_t p = (size_t)q->y[i] * dst->width + q->x[i];
+
+		for (int c = 0; c < dv; c++)
+			attn_plane(dst, c)[p] = out[(size_t)i * dv + c];
+	}
+}
+
+static float mean_sigma2(const struct frame_work *w, int level)
+{
+	float s = 0.0f;
+
+	for (int i = 0; i < w->n; i++)
+		s += w->slots[i].kf->sigma2[level];
+	return s / (float)w->n;
+}
+
+static int attend(struct frame_work *w, struct attn_job *job)
+{
+	float *out = malloc(sizeof(float) * (job->q->n ? job->q->n : 1) * job->dv);
+	int ret;
+
+	if (!out)
+		return -ENOMEM;
+	job->out = out;
+	ret = attn_attend(w->e->pool, job, &w->info->stats);
+	return ret;
+}
+
+/* Dense per-keyframe values: slot s's m, m*x, m*y in channels 3s..3s+2. */
+static float *slot_values(const struct attn_kf_cache *kf, int s, int n_slots)
+{
+	int dv = 3 * n_slots;
+	float *v = calloc((size_t)(kf->nk ? kf->nk : 1) * dv, sizeof(float));
+
+	if (!v)
+		return NULL;
+	for (int j = 0; j < kf->nk; j++) {
+		v[(size_t)j * dv + 3 * s] = kf->km[j];
+		v[(size_t)j * dv + 3 * s + 1] = kf->km[j] * kf->kx[j];
+		v[(size_t)j * dv + 3 * s + 2] = kf->km[j] * kf->ky[j];
+	}
+	return v;
+}
+
+static int prev_usable(const struct frame_work *w)
+{
+	const struct attn_prev *p = &w->e->prev;
+
+	if (!p->valid || p->n_keys != w->n)
+		return 0;
+	for (int s = 0; s < w->n; s++)
+		if (p->key_index[s] != w->slots[s].kf->index)
+			return 0;
+	return 1;
+}
+
+/* Total coverage of the per-slot planes (w, w*x, w*y per slot) into cov. */
+static void coverage_of(const attn_frame *planes, int n_slots, float *cov)
+{
+	size_t n = (size_t)planes->width * planes->height;
+
+	memset(cov, 0, sizeof(float) * n);
+	for (int s = 0; s < n_slots; s++)
+		for (size_t i = 0; i < n; i++)
+			cov[i] += attn_plane(planes, 3 * s)[i];
+}
+
+static int keep_prev(struct frame_work *w, const attn_frame *planes)
+{
+	struct attn_prev *p = &w->e->prev;
+	int ret;
+
+	attn_prev_release(p);
+	ret = attn_frame_clone(w->src.lv[w->levels - 1], &p->src);
+	if (ret >= 0)
+		ret = attn_frame_clone(planes, &p->planes);
+	if (ret < 0) {
+		attn_prev_release(p);
+		return ret;
+	}
+	p->n_keys = w->n;
+	for (int s = 0; s < w->n; s++)
+		p->key_index[s] = w->slots[s].kf->index;
+	p->valid = 1;
+	return 0;
+}
+
+void attn_prev_release(struct attn_prev *prev)
+{
+	attn_frame_free(prev->src);
+	attn_frame_free(prev->planes);
+	memset(prev, 0, sizeof(*prev));
+}
+
+/* Where the coarsest level looks: the given mask, the tracked one, or all. */
+static int coarse_queries(struct frame_work *w, attn_queries **q)
+{
+	int c = w->levels - 1;
+	const attn_frame *lv = w->src.lv[c];
+	float *cov;
+	int ret;
+
+	if (w->given.n)
+		return queries_near(attn_plane(w->given.lv[c], 0), lv->width,
+				    lv->height, 1, q);
+	if (!prev_usable(w))
+		return queries_near(NULL, lv->width, lv->height, 0, q);
+	cov = malloc(sizeof(float) * lv->width * lv->height);
+	if (!cov)
+		return -ENOMEM;
+	coverage_of(w->e->prev.planes, w->n, cov);
+	ret = queries_near(cov, lv->width, lv->height, TRACK_REACH, q);
+	free(cov);
+	return ret;
+}
+
+/*
+ * Where each coarse query is expected in keyframe slot s: where the
+ * previous frame had it (the chain), or, with no previous frame, the same
+ * place. The global keys get a positional prior around it, so content that
+ * looks alike all over the keyframe (snow, sky, a flat panel) is matched
+ * where it was, not at the centroid of everything that looks like it. What
+ * the previous frame found to be background is predicted far away: only
+ * the chain, not the keyframe's look-alikes, can bring the mask there.
+ */
+static void coarse_prediction(const struct frame_work *w, const attn_queries *q,
+			      int s, float *px, float *py)
+{
+	const attn_frame *pl = prev_usable(w) ? w->e->prev.planes : NULL;
+
+	for (int i = 0; i < q->n; i++) {
+		size_t p = pl ? (size_t)q->y[i] * pl->width + q->x[i] : 0;
+		float m = pl ? attn_plane(pl, 3 * s)[p] : 0.0f, total = 0.0f;
+
+		for (int k = 0; pl && k < w->n; k++)
+			total += attn_plane(pl, 3 * k)[p];
+		px[i] = m > 1e-3f ? attn_plane(pl, 3 * s + 1)[p] / m : (float)q->x[i];
+		py[i] = m > 1e-3f ? attn_plane(pl, 3 * s + 2)[p] / m : (float)q->y[i];
+		if (pl && total <= 1e-3f) {
+			px[i] = FAR_AWAY;
+			py[i] = FAR_AWAY;
+		}
+	}
+}
+
+/*
+ * Tracking: coarse queries covered less than TRACK_KEEP are taken as
+ * background. Without this, faint coverage of look-alike background (snow
+ * beside a white panel) is carried to the next frame and grows.
+ */
+static void drop_faint(float *out, int nq, int n_slots)
+{
+	int dv = 3 * n_slots;
+
+	for (int i = 0; i < nq; i++) {
+		float *o = out + (size_t)i * dv, total = 0.0f;
+
+		for (int s = 0; s < n_slots; s++)
+			total += o[3 * s];
+		if (total < TRACK_KEEP)
+			memset(o, 0, sizeof(float) * dv);
+	}
+}
+
+/* Query arrays of the coarse pass: own position, and per slot a prediction. */
+struct coarse_arrays {
+	float *cx, *cy;                 /* q->n: the query's own position */
+	float *px, *py;                 /* n_slots * q->n: predictions */
+	float *vals[ATTN_MAX_SLOTS];    /* dense values per slot */
+};
+
+static void coarse_arrays_free(struct coarse_arrays *a, int n)
+{
+	free(a->cx);
+	free(a->cy);
+	free(a->px);
+	free(a->py);
+	for (int s = 0; s < n; s++)
+		free(a->vals[s]);
+}
+
+static int coarse_arrays_fill(const struct frame_work *w, const attn_queries *q,
+			      struct coarse_arrays *a)
+{
+	size_t n = q->n ? q->n : 1;
+
+	a->cx = malloc(sizeof(float) * n);
+	a->cy = malloc(sizeof(float) * n);
+	a->px = malloc(sizeof(float) * n * w->n);
+	a->py = malloc(sizeof(float) * n * w->n);
+	if (!a->cx || !a->cy || !a->px || !a->py)
+		return -ENOMEM;
+	for (int i = 0; i < q->n; i++) {
+		a->cx[i] = (float)q->x[i];
+		a->cy[i] = (float)q->y[i];
+	}
+	for (int s = 0; s < w->n; s++) {
+		coarse_prediction(w, q, s, a->px + (size_t)s * q->n,
+				  a->py + (size_t)s * q->n);
+		a->vals[s] = slot_values(w->slots[s].kf, s, w->n);
+		if (!a->vals[s])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int coarse_pass(struct frame_work *w, attn_frame *planes)
+{
+	int c = w->levels - 1, dv = 3 * w->n, ret;
+	const attn_frame *lv = w->src.lv[c];
+	struct attn_feat qf = yuv_feat(lv);
+	struct attn_dense dense[ATTN_MAX_SLOTS] = { 0 };
+	struct attn_window win = { 0 };
+	struct coarse_arrays a = { 0 };
+	attn_queries *q = NULL;
+	struct attn_job job = { .queries = &qf, .dv = dv, .dense = dense,
+				.n_dense = w->n, .windows = &win };
+
+	ret = coarse_queries(w, &q);
+	if (ret >= 0)
+		ret = coarse_arrays_fill(w, q, &a);
+	if (ret < 0)
+		goto out_free;
+	for (int s = 0; s < w->n; s++) {
+		const struct attn_kf_cache *kf = w->slots[s].kf;
+
+		dense[s] = (struct attn_dense){
+			.k = kf->k, .v = a.vals[s], .nk = kf->nk, .kx = kf->kx,
+			.ky = kf->ky, .cx = a.px + (size_t)s * q->n,
+			.cy = a.py + (size_t)s * q->n, .lambda = COARSE_LAMBDA,
+			.bias_all = w->slots[s].bias,
+		};
+	}
+	if (prev_usable(w)) {
+		win = (struct attn_window){
+			.keys = yuv_feat(w->e->prev.src), .cx = a.cx, .cy = a.cy,
+			.radius = PREV_RADIUS, .bias_all = PREV_BIAS,
+			.lambda = POS_LAMBDA / (PREV_RADIUS * PREV_RADIUS),
+		};
+		for (int ch = 0; ch < dv; ch++)
+			win.value[ch] = attn_plane(w->e->prev.planes, ch);
+		job.n_windows = 1;
+	}
+	job.q = q;
+	job.scale = attn_score_scale(attn_feat_dim(&qf), w->e->p.temperature,
+				     mean_sigma2(w, c));
+	ret = attend(w, &job);
+	if (ret >= 0 && !w->given.n)
+		drop_faint(job.out, q->n, w->n);
+	if (ret >= 0) {
+		scatter(q, job.out, dv, planes);
+		ret = keep_prev(w, planes);
+	}
+	free(job.out);
+out_free:
+	coarse_arrays_free(&a, w->n);
+	attn_queries_free(q);
+	return ret;
+}
+
+/*
+ * For each query of level l, each keyframe's share and its position there,
+ * read from the planes of level l + 1: log share as a query bias, the
+ * position (one level down) as the window centre.
+ */
+static int centres_from_above(const struct frame_work *w, const attn_queries *q,
+			      float *cx, float *cy, float *qbias)
+{
+	const attn_frame *up = w->up;
+	int uw = up->width, uh = up->height;
+
+	for (int i = 0; i < q->n; i++) {
+		float X = (q->x[i] - 0.5f) * 0.5f, Y = (q->y[i] - 0.5f) * 0.5f;
+		float share[ATTN_MAX_SLOTS], total = 0.0f;
+
+		for (int s = 0; s < w->n; s++) {
+			float m = attn_sample(attn_plane(up, 3 * s), uw, uh, X, Y);
+			float mx = attn_sample(attn_plane(up, 3 * s + 1), uw, uh, X, Y);
+			float my = attn_sample(attn_plane(up, 3 * s + 2), uw, uh, X, Y);
+			size_t k = (size_t)s * q->n + i;
+
+			share[s] = m;
+			total += m;
+			cx[k] = m > 1e-6f ? 2.0f * mx / m + 0.5f : (float)q->x[i];
+			cy[k] = m > 1e-6f ? 2.0f * my / m + 0.5f : (float)q->y[i];
+		}
+		for (int s = 0; s < w->n; s++) {
+			float f = total > 0.0f ? share[s] / total : 0.0f;
+
+			qbias[(size_t)s * q->n + i] = f >= MIN_SHARE ? logf(f) : ATTN_NEG;
+		}
+	}
+	return 0;
+}
+
+/* Coverage of the level above brought to level l's size (for tracking). */
+static int coverage_below(const struct frame_work *w, int l, float *cov)
+{
+	const attn_frame *lv = w->src.lv[l];
+	float *ucov = malloc(sizeof(float) * w->up->width * w->up->height);
+
+	if (!ucov)
+		return -ENOMEM;
+	coverage_of(w->up, w->n, ucov);
+	for (int y = 0; y < lv->height; y++)
+		for (int x = 0; x < lv->width; x++)
+			cov[(size_t)y * lv->width + x] = attn_sample(ucov,
+				w->up->width, w->up->height, (x - 0.5f) * 0.5f,
+				(y - 0.5f) * 0.5f);
+	free(ucov);
+	return 0;
+}
+
+static int level_queries(const struct frame_work *w, int l, attn_queries **q)
+{
+	const attn_frame *lv = w->src.lv[l];
+	float *cov;
+	int ret;
+
+	if (w->given.n)
+		return queries_near(attn_plane(w->given.lv[l], 0), lv->width,
+				    lv->height, l ? 1 : 0, q);
+	cov = malloc(sizeof(float) * lv->width * lv->height);
+	if (!cov)
+		return -ENOMEM;
+	ret = coverage_below(w, l, cov);
+	if (ret >= 0)
+		ret = queries_near(cov, lv->width, lv->height, 1, q);
+	free(cov);
+	return ret;
+}
+
+struct level_pass {
+	int level;
+	int radius;
+	int dv;
+	const attn_queries *q;
+	float *cx, *cy, *qbias;         /* n_slots * q->n */
+	float *out;                     /* q->n * dv, written */
+	float *entropy;                 /* q->n, written, may be NULL */
+};
+
+/*
+ * Value planes of slot s at a level: slot s's m, m*x, m*y in channels
+ * base + 3s .. base + 3s + 2 (zero for the other slots), after, at the
+ * finest level, the edit values in channels 0 .. base - 1.
+ */
+static void slot_window_values(const struct frame_work *w, int s, int level,
+			       struct attn_window *win)
+{
+	const struct attn_kf_cache *kf = w->slots[s].kf;
+	int base = level ? 0 : EDIT_VALUES;
+
+	for (int c = 0; c < base; c++)
+		win->value[c] = attn_plane(kf->val, c);
+	for (int c = 0; c < 3 * w->n; c++)
+		win->value[base + c] = c / 3 == s ? attn_plane(kf->pos[level], c % 3) :
+						    w->zero;
+}
+
+static int run_level(struct frame_work *w, struct level_pass *lp)
+{
+	int l = lp->level, n = lp->q->n;
+	const attn_frame *lv = w->src.lv[l];
+	struct attn_feat qf = yuv_feat(lv);
+	struct attn_window win[ATTN_MAX_SLOTS];
+	struct attn_job job = { .queries = &qf, .q = lp->q, .dv = lp->dv,
+				.windows = win, .n_windows = w->n,
+				.entropy = lp->entropy };
+	int ret;
+
+	for (int s = 0; s < w->n; s++) {
+		const struct attn_kf_cache *kf = w->slots[s].kf;
+
+		win[s] = (struct attn_window){
+			.keys = yuv_feat(kf->src.lv[l]),
+			.cx = lp->cx + (size_t)s * n, .cy = lp->cy + (size_t)s * n,
+			.qbias = lp->qbias + (size_t)s * n, .radius = lp->radius,
+			.lambda = POS_LAMBDA / (float)(lp->radius * lp->radius),
+		};
+		slot_window_values(w, s, l, &win[s]);
+	}
+	job.scale = attn_score_scale(attn_feat_dim(&qf), w->e->p.temperature,
+				     mean_sigma2(w, l));
+	ret = attend(w, &job);
+	lp->out = job.out;
+	return ret;
+}
+
+/* Allocates a level pass's query-side arrays and fills the centres. */
+static int level_setup(struct frame_work *w, int l, struct level_pass *lp,
+		       float **buf)
+{
+	attn_queries *q;
+	int ret = level_queries(w, l, &q);
+	size_t n;
+
+	if (ret < 0)
+		return ret;
+	n = (size_t)(q->n ? q->n : 1) * w->n;
+	*buf = malloc(sizeof(float) * n * 3 + sizeof(float) * (q->n + 1));
+	if (!*buf) {
+		attn_queries_free(q);
+		return -ENOMEM;
+	}
+	lp->q = q;
+	lp->cx = *buf;
+	lp->cy = *buf + n;
+	lp->qbias = *buf + 2 * n;
+	lp->entropy = *buf + 3 * n;
+	lp->level = l;
+	return centres_from_above(w, q, *buf, *buf + n, *buf + 2 * n);
+}
+
+static int mid_levels(struct frame_work *w)
+{
+	for (int l = w->levels - 2; l >= 1; l--) {
+		struct level_pass lp = { .radius = MID_RADIUS, .dv = 3 * w->n };
+		attn_frame *planes;
+		float *buf = NULL;
+		int ret = attn_frame_create(w->src.lv[l]->width, w->src.lv[l]->height,
+					    3 * w->n, &planes);
+
+		if (ret < 0)
+			return ret;
+		ret = level_setup(w, l, &lp, &buf);
+		if (ret >= 0)
+			ret = run_level(w, &lp);
+		if (ret >= 0)
+			scatter(lp.q, lp.out, lp.dv, planes);
+		free(lp.out);
+		free(buf);
+		attn_queries_free((attn_queries *)lp.q);
+		if (ret < 0) {
+			attn_frame_free(planes);
+			return ret;
+		}
+		attn_frame_free(w->up);
+		w->up = planes;
+	}
+	return 0;
+}
+
+/* Total coverage of query i's per-slot outputs starting at channel base. */
+static float out_coverage(const struct frame_work *w, const float *o)
+{
+	float m = 0.0f;
+
+	for (int s = 0; s < w->n; s++)
+		m += o[EDIT_VALUES + 3 * s];
+	return m;
+}
+
+/*
+ * How much the coarsest level, where the temporal chain keeps the mask
+ * from spreading into look-alike background, lets pixel (x, y) be covered:
+ * fully inside and at the edge of its coverage, not at all away from it.
+ */
+static float tracked_gate(const struct frame_work *w, int x, int y)
+{
+	const attn_frame *pl = w->e->prev.planes;
+	float f = (float)(1 << (w->levels - 1)), c = 0.0f;
+
+	for (int s = 0; s < w->n; s++)
+		c += attn_sample(attn_plane(pl, 3 * s), pl->width, pl->height,
+				 (x + 0.5f) / f - 0.5f, (y + 0.5f) / f - 0.5f);
+	return c >= 0.5f ? 1.0f : 2.0f * c;
+}
+
+/*
+ * result = edit(match) + a * (frame - source(match)), coverage = m, from the
+ * finest level's output (see kf_values).
+ */
+static void apply_finest(const struct frame_work *w, const struct level_pass *lp,
+			 attn_frame *result, float *coverage)
+{
+	const attn_frame *src = w->src.lv[0];
+	size_t n = (size_t)src->width * src->height;
+
+	memcpy(result->data, src->data, sizeof(float) * n * 3);
+	if (!w->given.n)
+		memset(coverage, 0, sizeof(float) * n);
+	for (int i = 0; i < lp->q->n; i++) {
+		size_t p = (size_t)lp->q->y[i] * src->width + lp->q->x[i];
+		const float *o = lp->out + (size_t)i * lp->dv;
+		float m = out_coverage(w, o);
+
+		if (!w->given.n)
+			coverage[p] = m * tracked_gate(w, lp->q->x[i], lp->q->y[i]);
+		if (m <= EPS_COVER)
+			continue;
+		for (int c = 0; c < 3; c++) {
+			float v = attn_plane(src, c)[p];
+
+			attn_plane(result, c)[p] = (o[c] - o[3 + c] + v * o[6 + c]) / m;
+		}
+	}
+}
+
+/*
+ * The next step's windows: each keyframe's share and position as this
+ * step found them (the search moves to where the match is, as in
+ * PatchMatch's iterations).
+ */
+static void recentre(const struct frame_work *w, struct level_pass *lp)
+{
+	int n = lp->q->n;
+
+	for (int i = 0; i < n; i++) {
+		const float *o = lp->out + (size_t)i * lp->dv;
+		float total = out_coverage(w, o);
+
+		for (int s = 0; s < w->n; s++) {
+			const float *v = o + EDIT_VALUES + 3 * s;
+			float f = total > 0.0f ? v[0] / total : 0.0f;
+			size_t k = (size_t)s * n + i;
+
+			if (v[0] > 1e-6f) {
+				lp->cx[k] = v[1] / v[0];
+				lp->cy[k] = v[2] / v[0];
+			}
+			lp->qbias[k] = f >= MIN_SHARE ? logf(f) : ATTN_NEG;
+		}
+	}
+}
+
+static void add_entropy(const struct frame_work *w, const struct level_pass *lp)
+{
+	for (int i = 0; i < lp->q->n; i++)
+		w->info->entropy_sum += lp->entropy[i];
+	w->info->queries += lp->q->n;
+}
+
+static int finest_level(struct frame_work *w, attn_frame *result, float *coverage)
+{
+	struct level_pass lp = { .radius = w->e->p.window,
+				 .dv = EDIT_VALUES + 3 * w->n };
+	float *buf = NULL;
+	int ret = level_setup(w, 0, &lp, &buf);
+
+	for (int step = 0; ret >= 0 && step < w->e->p.steps; step++) {
+		ret = run_level(w, &lp);
+		if (ret >= 0) {
+			apply_finest(w, &lp, result, coverage);
+			recentre(w, &lp);
+		}
+		if (ret >= 0 && step == w->e->p.steps - 1)
+			add_entropy(w, &lp);
+		free(lp.out);
+		lp.out = NULL;
+	}
+	free(buf);
+	attn_queries_free((attn_queries *)lp.q);
+	return ret;
+}
+
+static void work_release(struct frame_work *w)
+{
+	attn_pyramid_release(&w->src);
+	attn_pyramid_release(&w->given);
+	attn_frame_free(w->up);
+	free(w->zero);
+}
+
+static int work_setup(struct frame_work *w, attn_engine *e, int t,
+		      const attn_frame *src, const struct attn_keyframe *keys,
+		      int n_keys, const float *mask)
+{
+	int ret;
+
+	w->e = e;
+	w->t = t;
+	w->n = n_keys;
+	w->levels = attn_levels_for(src->width, src->height, COARSE_TOKENS);
+	w->zero = calloc((size_t)src->width * src->height, sizeof(float));
+	if (!w->zero)
+		return -ENOMEM;
+	ret = kf_lookup(e, keys, n_keys, w->levels, w->slots);
+	if (ret < 0)
+		return ret;
+	slot_biases(keys, n_keys, t, w->slots);
+	ret = attn_pyramid_build(src, w->levels, &w->src);
+	if (ret >= 0 && mask)
+		ret = mask_pyramid(mask, src->width, src->height, w->levels, &w->given);
+	return ret;
+}
+
+int attn_propagate(attn_engine *e, int t, const attn_frame *src,
+		   const struct attn_keyframe *keys, int n_keys,
+		   const float *mask, attn_frame *result, float *coverage,
+		   struct attn_frame_info *info)
+{
+	struct frame_work w = { .info = info };
+	const attn_frame *c;
+	int ret;
+
+	if (n_keys < 1 || n_keys > ATTN_MAX_SLOTS || result->planes < 3 ||
+	    result->width != src->width || result->height != src->height)
+		return -EINVAL;
+	ret = work_setup(&w, e, t, src, keys, n_keys, mask);
+	if (ret < 0)
+		goto out_release;
+	c = w.src.lv[w.levels - 1];
+	ret = attn_frame_create(c->width, c->height, 3 * n_keys, &w.up);
+	if (ret >= 0)
+		ret = coarse_pass(&w, w.up);
+	if (ret >= 0)
+		ret = mid_levels(&w);
+	if (ret >= 0)
+		ret = finest_level(&w, result, coverage);
+	if (ret >= 0 && mask)
+		memcpy(coverage, mask, sizeof(float) * src->width * src->height);
+out_release:
+	work_release(&w);
+	return ret;
+}

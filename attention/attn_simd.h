@@ -1,0 +1,106 @@
+/*
+ * attn_simd: 16-lane float vectors (GCC vector extensions; AVX-512 where the
+ * target has it, pairs of AVX2 or SSE registers otherwise) and the few
+ * operations the kernel needs, with a fixed reduction order so results
+ * do not depend on anything but the inputs.
+ */
+#ifndef ATTN_SIMD_H
+#define ATTN_SIMD_H
+
+#include <stdint.h>
+#include <string.h>
+
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+
+static inline vf vf_set(float x)
+{
+	return (vf){ x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x };
+}
+
+static inline vf vf_load(const float *p)
+{
+	vf v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void vf_store(float *p, vf v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* a where mask is set (all ones), else b. Casts reinterpret the bits. */
+static inline vf vf_select(vi mask, vf a, vf b)
+{
+	return (vf)(((vi)a & mask) | ((vi)b & ~mask));
+}
+
+static inline vf vf_max(vf a, vf b)
+{
+	return vf_select(a > b, a, b);
+}
+
+static inline vf vf_abs(vf a)
+{
+	return (vf)((vi)a & 0x7fffffff);
+}
+
+static inline float vf_hmax(vf v)
+{
+	float m = v[0];
+
+	for (int i = 1; i < 16; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+/* Pairwise sum in a fixed order. */
+static inline float vf_hsum(vf v)
+{
+	for (int w = 8; w >= 1; w /= 2)
+		for (int i = 0; i < w; i++)
+			v[i] += v[i + w];
+	return v[0];
+}
+
+static inline long vi_count(vi mask)
+{
+	long n = 0;
+
+	for (int i = 0; i < 16; i++)
+		n += mask[i] != 0;
+	return n;
+}
+
+/*
+ * exp(x) for x <= 0 (softmax arguments), relative error < 2e-7; 0 below
+ * -87. Range reduction x = n ln2 + r, |r| <= ln2 / 2, then a degree-6
+ * polynomial for exp(r) and 2^n built in the exponent bits.
+ */
+static inline vf vf_exp(vf x)
+{
+	const vf log2e = vf_set(1.44269504088896341f);
+	const vf ln2_hi = vf_set(0.693359375f), ln2_lo = vf_set(-2.12194440e-4f);
+	const vf shifter = vf_set(12582912.0f);   /* 1.5 * 2^23: round to int */
+	vi under = x < -87.0f;
+	vf xc = vf_select(under, vf_set(-87.0f), x);
+	vf n = (xc * log2e + shifter) - shifter;
+	vf r = xc - n * ln2_hi - n * ln2_lo;
+	vf p = vf_set(1.0f / 720.0f);
+	vi bits;
+	vf scale;
+
+	p = p * r + 1.0f / 120.0f;
+	p = p * r + 1.0f / 24.0f;
+	p = p * r + 1.0f / 6.0f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	bits = (__builtin_convertvector(n, vi) + 127) << 23;
+	memcpy(&scale, &bits, sizeof(scale));
+	return vf_select(under, vf_set(0.0f), p * scale);
+}
+
+#endif

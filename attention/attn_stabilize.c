@@ -1,0 +1,303 @@
+/*
+ * stabilize: masked regions anchored to their reference look.
+ *
+ * Each query pixel of frame t attends to windows in its temporal
+ * neighbours t-K..t+K and in the reference keyframes, each window placed
+ * where the camera motion (attn_motion) says the same scene point is. A
+ * strong positional prior keeps attention on that point, so flicker and
+ * warps, which differ from frame to frame, average out instead of being
+ * copied; features have their patch means removed, so flicker does not
+ * move the match. Keys outside a neighbour's own mask are left out. Each
+ * further step matches against the previous step's result (the guide),
+ * which is stable, so the average gathers the same structure from every
+ * frame rather than the same position.
+ */
+#include "attention/attn_engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention/attn_kernel.h"
+#include "attention/attn_motion.h"
+#include "attention/attn_private.h"
+
+#define MOTION_CELL 48          /* pixels per motion cell */
+#define MOTION_RANGE 48         /* search range per frame of distance */
+#define REF_RANGE 192           /* search range to a reference keyframe */
+#define EPS_COVER 1e-3f
+#define BLOCK 8
+#define PRIOR_FIRST 4.0f        /* positional prior of the first step, per px^2 */
+#define PRIOR_GUIDED 3.0f       /* and of the guided steps */
+#define GUIDED_SOFTNESS 30.0f   /* guided steps match loosely: warps, not copies */
+#define MAX_SOURCES (2 * 15 + 1 + ATTN_MAX_SLOTS)
+
+struct stab_source {
+	const attn_frame *frame;        /* keys and values */
+	int offset;                     /* frames from t; neighbours only */
+	int is_ref;
+	const float *mask;              /* its coverage, or NULL */
+	attn_motion *motion;            /* from t to it, owned */
+	float *bias;                    /* log of mask, owned, or NULL */
+	float *cx, *cy;                 /* window centres per query, owned */
+};
+
+static struct attn_feat flat_feat(const attn_frame *f)
+{
+	struct attn_feat ft = { .width = f->width, .height = f->height,
+				.radius = 1, .n = 3 };
+
+	for (int c = 0; c < 3; c++) {
+		ft.plane[c] = attn_plane(f, c);
+		ft.weight[c] = 1.0f;
+		ft.zero_mean[c] = 1;
+	}
+	return ft;
+}
+
+static void source_release(struct stab_source *s)
+{
+	attn_motion_free(s->motion);
+	free(s->bias);
+	free(s->cx);
+	free(s->cy);
+	memset(s, 0, sizeof(*s));
+}
+
+static int log_mask(const float *mask, size_t n, float **out)
+{
+	float *b;
+
+	*out = NULL;
+	if (!mask)
+		return 0;
+	b = malloc(sizeof(float) * n);
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		b[i] = mask[i] > EPS_COVER ? logf(mask[i]) : ATTN_NEG;
+	*out = b;
+	return 0;
+}
+
+/* Motion from t to the source. */
+static int source_motion(struct stab_source *s, const attn_frame *t_frame,
+			 const float *t_mask)
+{
+	int w = t_frame->width, h = t_frame->height;
+	int range = s->is_ref ? REF_RANGE : MOTION_RANGE * abs(s->offset);
+
+	if (s->frame == t_frame)
+		return attn_motion_zero(w, h, MOTION_CELL, &s->motion);
+	return attn_motion_estimate(attn_plane(t_frame, 0), attn_plane(s->frame, 0),
+				    t_mask, w, h, MOTION_CELL, range, &s->motion);
+}
+
+/*
+ * The camera moves smoothly; warps and jitter change from frame to frame.
+ * Per cell, a line through the neighbours' displacements against their
+ * time offsets has at offset 0 the frame's own jitter (zero for a steady
+ * frame): taking it out of every field places each window where the steady
+ * camera would see the scene point, so t's own warp is not reproduced.
+ */
+static void remove_jitter(struct stab_source *src, int n)
+{
+	const attn_motion *g = src[0].motion;
+
+	for (int c = 0; c < g->gw * g->gh; c++) {
+		double so = 0, soo = 0, sx = 0, sy = 0, sox = 0, soy = 0, cnt = 0;
+		double bx, by, ax, ay, var;
+
+		for (int i = 0; i < n; i++) {
+			if (src[i].is_ref)
+				continue;
+			so += src[i].offset;
+			soo += (double)src[i].offset * src[i].offset;
+			sx += src[i].motion->dx[c];
+			sy += src[i].motion->dy[c];
+			sox += src[i].offset * src[i].motion->dx[c];
+			soy += src[i].offset * src[i].motion->dy[c];
+			cnt++;
+		}
+		var = cnt * soo - so * so;
+		if (cnt < 2 || var <= 0)
+			continue;
+		bx = (cnt * sox - so * sx) / var;
+		by = (cnt * soy - so * sy) / var;
+		ax = (sx - bx * so) / cnt;
+		ay = (sy - by * so) / cnt;
+		for (int i = 0; i < n; i++) {
+			src[i].motion->dx[c] -= (float)ax;
+			src[i].motion->dy[c] -= (float)ay;
+		}
+	}
+}
+
+/* The source's key bias, and each query's window centre. */
+static int source_windows(struct stab_source *s, const attn_queries *q)
+{
+	const attn_motion *m = s->motion;
+	int ret = log_mask(s->mask, (size_t)m->width * m->height, &s->bias);
+
+	if (ret < 0)
+		return ret;
+	s->cx = malloc(sizeof(float) * (q->n ? q->n : 1));
+	s->cy = malloc(sizeof(float) * (q->n ? q->n : 1));
+	if (!s->cx || !s->cy)
+		return -ENOMEM;
+	for (int i = 0; i < q->n; i++) {
+		float dx, dy;
+
+		attn_motion_at(m, (float)q->x[i], (float)q->y[i], &dx, &dy);
+		s->cx[i] = (float)q->x[i] + dx;
+		s->cy[i] = (float)q->y[i] + dy;
+	}
+	return 0;
+}
+
+/*
+ * One step: every query against every source, in one softmax. sigma2 0
+ * leaves appearance out (the first step is a motion-compensated average).
+ */
+static int stab_step(attn_engine *e, const attn_frame *query_frame,
+		     const attn_queries *q, struct stab_source *src, int n_src,
+		     float lambda, float sigma2, float *out, float *entropy,
+		     struct attn_frame_info *info)
+{
+	struct attn_feat qf = flat_feat(query_frame);
+	struct attn_window win[MAX_SOURCES];
+	struct attn_job job = {
+		.queries = &qf, .q = q, .dv = 3, .windows = win, .n_windows = n_src,
+		.out = out, .entropy = entropy,
+		.scale = sigma2 > 0.0f ? attn_score_scale(attn_feat_dim(&qf),
+							  e->p.temperature, sigma2) : 0.0f,
+	};
+
+	for (int i = 0; i < n_src; i++) {
+		win[i] = (struct attn_window){
+			.keys = flat_feat(src[i].frame), .bias = src[i].bias,
+			.cx = src[i].cx, .cy = src[i].cy, .radius = e->p.window,
+			.lambda = lambda,
+		};
+		for (int c = 0; c < 3; c++)
+			win[i].value[c] = attn_plane(src[i].frame, c);
+	}
+	return attn_attend(e->pool, &job, &info->stats);
+}
+
+static void scatter_result(const attn_queries *q, const float *out,
+			   attn_frame *result)
+{
+	size_t n = (size_t)result->width * result->height;
+
+	for (int i = 0; i < q->n; i++) {
+		size_t p = (size_t)q->y[i] * result->width + q->x[i];
+
+		for (int c = 0; c < 3; c++)
+			result->data[c * n + p] = out[(size_t)i * 3 + c];
+	}
+}
+
+static int collect_sources(const attn_frame *const *window, const float *const *masks,
+			   int k, const struct attn_keyframe *refs, int n_refs,
+			   struct stab_source *src)
+{
+	int n = 0;
+
+	for (int j = 0; j <= 2 * k; j++) {
+		if (!window[j])
+			continue;
+		src[n].frame = window[j];
+		src[n].mask = masks ? masks[j] : NULL;
+		src[n].offset = j - k;
+		n++;
+	}
+	for (int r = 0; r < n_refs && r < ATTN_MAX_SLOTS; r++) {
+		src[n].frame = refs[r].edit ? refs[r].edit : refs[r].source;
+		src[n].mask = refs[r].mask;
+		src[n].is_ref = 1;
+		n++;
+	}
+	return n;
+}
+
+static int run_steps(attn_engine *e, const attn_frame *t_frame,
+		     const attn_queries *q, struct stab_source *src, int n_src,
+		     attn_frame *result, struct attn_frame_info *info)
+{
+	float *out = malloc(sizeof(float) * (q->n ? q->n : 1) * 3);
+	float *ent = malloc(sizeof(float) * (q->n ? q->n : 1));
+	float sigma2 = GUIDED_SOFTNESS * attn_content_scale(t_frame, 3, NULL);
+	int ret = out && ent ? 0 : -ENOMEM;
+
+	memcpy(result->data, t_frame->data,
+	       sizeof(float) * 3 * t_frame->width * t_frame->height);
+	for (int step = 0; ret >= 0 && step < e->p.steps; step++) {
+		ret = stab_step(e, step ? result : t_frame, q, src, n_src,
+				step ? PRIOR_GUIDED : PRIOR_FIRST, step ? sigma2 : 0.0f,
+				out, ent, info);
+		if (ret >= 0)
+			scatter_result(q, out, result);
+	}
+	for (int i = 0; ret >= 0 && i < q->n; i++)
+		info->entropy_sum += ent[i];
+	if (ret >= 0)
+		info->queries += q->n;
+	free(out);
+	free(ent);
+	return ret;
+}
+
+int attn_stabilize(attn_engine *e, int t, const attn_frame *const *window,
+		   const float *const *masks, const struct attn_keyframe *refs,
+		   int n_refs, attn_frame *result, struct attn_frame_info *info)
+{
+	int k = e->p.temporal, n_src, ret;
+	const attn_frame *cur = window[k];
+	struct stab_source src[MAX_SOURCES] = { 0 };
+	attn_queries *q = NULL;
+
+	(void)t;
+	if (!cur || k > 15 || result->width != cur->width ||
+	    result->height != cur->height || result->planes < 3)
+		return -EINVAL;
+	n_src = collect_sources(window, masks, k, refs, n_refs, src);
+	ret = attn_queries_from_mask(masks ? masks[k] : NULL, cur->width,
+				     cur->height, EPS_COVER, BLOCK, &q);
+	for (int i = 0; ret >= 0 && i < n_src; i++)
+		ret = source_motion(&src[i], cur, masks ? masks[k] : NULL);
+	if (ret >= 0)
+		remove_jitter(src, n_src);
+	for (int i = 0; ret >= 0 && i < n_src; i++)
+		ret = source_windows(&src[i], q);
+	if (ret >= 0)
+		ret = run_steps(e, cur, q, src, n_src, result, info);
+	for (int i = 0; i < n_src; i++)
+		source_release(&src[i]);
+	attn_queries_free(q);
+	return ret;
+}
+
+int attn_track_mask(attn_engine *e, const attn_frame *from, const float *mask,
+		    const attn_frame *to, float *out)
+{
+	attn_motion *m;
+	int w = to->width, h = to->height;
+	int ret = attn_motion_estimate(attn_plane(from, 0), attn_plane(to, 0), mask,
+				       w, h, MOTION_CELL, MOTION_RANGE, &m);
+
+	(void)e;
+	if (ret < 0)
+		return ret;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			float dx, dy;
+
+			/* the field is smooth: at p it is about what moved to p */
+			attn_motion_at(m, (float)x, (float)y, &dx, &dy);
+			out[(size_t)y * w + x] = attn_sample(mask, w, h, x - dx, y - dy);
+		}
+	attn_motion_free(m);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * pipe_frame: decoded 8-bit YUV frames to and from the engine's float
+ * planes, and the blend that writes the engine's result into the clip only
+ * where the mask and weight say.
+ */
+#ifndef PIPE_FRAME_H
+#define PIPE_FRAME_H
+
+#include <libavutil/frame.h>
+
+#include "attention/attn_frame.h"
+
+/*
+ * frame (YUV420P or YUV444P, 8-bit) into out (3 planes at the luma size,
+ * 0..1; 4:2:0 chroma upsampled). out must have the frame's size.
+ */
+int pipe_frame_to_attn(const AVFrame *frame, attn_frame *out);
+
+/*
+ * A new frame (owned by the caller, src's format, size and pts):
+ *     src + weight * coverage * (result - src)
+ * per plane at its own resolution, so where the coverage is 0 the source's
+ * samples are kept exactly. coverage may be NULL (everywhere 1).
+ */
+int pipe_frame_blend(const AVFrame *src, const attn_frame *result,
+		     const float *coverage, float weight, AVFrame **out);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * pipe_job: one job end to end.
+ *
+ * The clip is read once in order by the main reader; its audio packets go
+ * straight to the writer. Frames wait in a ring of 2K+1 (stabilize's
+ * temporal window; 1 for propagate), each with its float planes and its
+ * coverage, so memory is bounded by the window and the keyframes held, not
+ * by the clip's length.
+ */
+#include "pipeline/pipe_job.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attention/attn_engine.h"
+#include "pipeline/pipe_frame.h"
+#include "pipeline/pipe_keys.h"
+#include "pipeline/pipe_masks.h"
+#include "pipeline/pipe_reader.h"
+#include "pipeline/pipe_util.h"
+#include "pipeline/pipe_writer.h"
+
+#define RING_MAX 31
+
+struct slot {
+	int64_t index;          /* -1: empty */
+	AVFrame *av;            /* the decoded frame */
+	attn_frame *f;          /* its planes */
+	float *cov;             /* its coverage, NULL: everything */
+};
+
+struct job {
+	const api_spec *spec;
+	const struct pipe_job_files *files;
+	const struct pipe_job_opts *opts;
+	char *err;
+	size_t errlen;
+	pipe_reader *reader;
+	const struct pipe_video_info *info;
+	pipe_writer *writer;
+	enum AVPixelFormat pix_fmt;
+	int64_t frames;         /* in the clip */
+	int64_t read;           /* frames read so far */
+	int k;                  /* ring radius */
+	struct slot ring[RING_MAX];
+	pipe_masks *masks;
+	pipe_keys *keys;
+	attn_engine *engine;
+	attn_frame *result;
+	float *cov;             /* the coverage of the frame being made */
+	struct attn_frame_info stats;
+	double start;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static struct slot *slot_of(struct job *j, int64_t index)
+{
+	return &j->ring[index % (2 * j->k + 1)];
+}
+
+static void slot_release(struct slot *s)
+{
+	av_frame_free(&s->av);
+	attn_frame_free(s->f);
+	free(s->cov);
+	memset(s, 0, sizeof(*s));
+	s->index = -1;
+}
+
+static int on_audio(void *opaque, const AVPacket *pkt)
+{
+	struct job *j = opaque;
+
+	return pipe_writer_audio(j->writer, pkt, j->err, j->errlen);
+}
+
+/* Error messages name the spec's file, not where it is kept. */
+static void name_video(struct job *j)
+{
+	pipe_err_rename(j->err, j->errlen, pipe_basename(j->files->video),
+			j->spec->video);
+	pipe_err_rename(j->err, j->errlen, j->files->video, j->spec->video);
+}
+
+static int open_media(struct job *j)
+{
+	struct pipe_reader_opts ro = { .pix_fmt = j->pix_fmt, .on_audio = on_audio,
+				       .opaque = j, .count_frames = 1 };
+	struct pipe_writer_opts wo = { .pix_fmt = j->pix_fmt,
+				       .crf = j->spec->output.crf,
+				       .preset = j->spec->output.preset };
+	int ret = pipe_reader_open(j->files->video, &ro, &j->reader, j->err, j->errlen);
+
+	if (ret < 0) {
+		name_video(j);
+		return ret;
+	}
+	j->info = pipe_reader_info(j->reader);
+	j->frames = j->info->frame_count;
+	return pipe_writer_open(j->files->output, j->info, &wo, &j->writer, j->err,
+				j->errlen);
+}
+
+static int check_limits(struct job *j)
+{
+	const struct pipe_job_opts *o = j->opts;
+	api_errors *errs = NULL;
+	int ret;
+
+	if (o->max_pixels && (int64_t)j->info->width * j->info->height > o->max_pixels) {
+		pipe_errf(j->err, j->errlen, "video: %dx%d is over the limit of %lld "
+			  "pixels a frame; scale the clip down", j->info->width,
+			  j->info->height, (long long)o->max_pixels);
+		return -EFBIG;
+	}
+	if (o->max_frames && j->frames > o->max_frames) {
+		pipe_errf(j->err, j->errlen, "video: %lld frames is over the limit of "
+			  "%lld; trim the clip", (long long)j->frames,
+			  (long long)o->max_frames);
+		return -EFBIG;
+	}
+	if (j->frames < 1) {
+		pipe_errf(j->err, j->errlen, "video: %s has no frames", j->spec->video);
+		return -EINVAL;
+	}
+	ret = api_spec_check_frames(j->spec, j->frames, &errs);
+	if (ret < 0 && errs)
+		api_errors_line(errs, j->err, j->errlen);
+	api_errors_free(errs);
+	return ret;
+}
+
+static int open_engine(struct job *j)
+{
+	struct attn_params p = {
+		.temperature = (float)j->spec->temperature, .steps = j->spec->steps,
+		.window = j->spec->window, .temporal = j->k, .seed = j->spec->seed,
+		.threads = j->opts->threads > 0 ? j->opts->threads : 1,
+	};
+	int ret = attn_engine_create(&p, &j->engine);
+
+	if (ret >= 0)
+		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->result);
+	if (ret >= 0) {
+		j->cov = malloc(sizeof(float) * j->info->width * j->info->height);
+		ret = j->cov ? 0 : -ENOMEM;
+	}
+	return ret;
+}
+
+/*
+ * The coverage of a frame entering the ring: the mask video's or the
+ * blended masks, or, when tracking in stabilize, the previous frame's
+ * carried along the camera motion (restarting at each given mask).
+ */
+static int slot_coverage(struct job *j, struct slot *s)
+{
+	size_t n = (size_t)j->info->width * j->info->height;
+	const float *anchor;
+	struct slot *prev;
+
+	if (pipe_masks_none(j->masks))
+		return 0;
+	s->cov = malloc(sizeof(float) * n);
+	if (!s->cov)
+		return -ENOMEM;
+	anchor = pipe_masks_anchor(j->masks, s->index);
+	prev = s->index > 0 ? slot_of(j, s->index - 1) : NULL;
+	if (j->spec->mode == API_MODE_STABILIZE && pipe_masks_tracked(j->masks) &&
+	    !anchor && prev && prev->index == s->index - 1 && prev->cov && j->k > 0)
+		return attn_track_mask(j->engine, prev->f, prev->cov, s->f, s->cov);
+	return pipe_masks_at(j->masks, PIPE_MASK_MAIN, s->index, s->cov, j->err,
+			     j->errlen);
+}
+
+/* Reads the next frame of the clip into the ring. */
+static int read_one(struct job *j)
+{
+	struct slot *s = slot_of(j, j->read);
+	int ret;
+
+	slot_release(s);
+	s->index = j->read;
+	ret = pipe_reader_next(j->reader, &s->av, j->err, j->errlen);
+	if (ret == AVERROR_EOF) {
+		pipe_errf(j->err, j->errlen, "video: %s ended after %lld of %lld "
+			  "frames; the file is truncated", j->spec->video,
+			  (long long)j->read, (long long)j->frames);
+		return -EINVAL;
+	}
+	if (ret < 0) {
+		name_video(j);
+		return ret;
+	}
+	ret = attn_frame_create(j->info->width, j->info->height, 3, &s->f);
+	if (ret >= 0)
+		ret = pipe_frame_to_attn(s->av, s->f);
+	if (ret >= 0)
+		ret = slot_coverage(j, s);
+	j->read++;
+	return ret;
+}
+
+static int fill_ring(struct job *j, int64_t t)
+{
+	int64_t last = t + j->k < j->frames - 1 ? t + j->k : j->frames - 1;
+
+	while (j->read <= last) {
+		int ret = read_one(j);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int run_propagate(struct job *j, int64_t t, struct slot *cur)
+{
+	struct attn_keyframe keys[2];
+	int n, ret = pipe_keys_around(j->keys, t, keys, &n, j->err, j->errlen);
+	const float *given = pipe_masks_tracked(j->masks) ? NULL : cur->cov;
+
+	if (ret < 0)
+		return ret;
+	ret = attn_propagate(j->engine, (int)t, cur->f, keys, n, given, j->result,
+			     j->cov, &j->stats);
+	return ret;
+}
+
+static int run_stabilize(struct job *j, int64_t t, struct slot *cur)
+{
+	const attn_frame *win[RING_MAX];
+	const float *masks[RING_MAX];
+	struct attn_keyframe refs[2];
+	int n, ret = pipe_keys_around(j->keys, t, refs, &n, j->err, j->errlen);
+	size_t np = (size_t)j->info->width * j->info->height;
+
+	if (ret < 0)
+		return ret;
+	for (int d = -j->k; d <= j->k; d++) {
+		struct slot *s = t + d >= 0 && t + d < j->frames ? slot_of(j, t + d) : NULL;
+
+		win[d + j->k] = s && s->index == t + d ? s->f : NULL;
+		masks[d + j->k] = s && s->index == t + d ? s->cov : NULL;
+	}
+	ret = attn_stabilize(j->engine, (int)t, win, masks, refs, n, j->result,
+			     &j->stats);
+	if (ret >= 0 && cur->cov)
+		memcpy(j->cov, cur->cov, sizeof(float) * np);
+	return ret;
+}
+
+static void report(struct job *j, int64_t done)
+{
+	struct pipe_progress p = { .frames_done = done, .frames_total = j->frames };
+	double el = now() - j->start;
+
+	if (!j->opts->on_progress)
+		return;
+	p.fps = el > 0 ? (double)done / el : 0.0;
+	p.eta = p.fps > 0 ? (double)(j->frames - done) / p.fps : 0.0;
+	j->opts->on_progress(j->opts->opaque, &p);
+}
+
+static int make_frame(struct job *j, int64_t t)
+{
+	struct slot *cur;
+	AVFrame *out = NULL;
+	int ret = fill_ring(j, t);
+	const float *cov;
+
+	if (ret < 0)
+		return ret;
+	cur = slot_of(j, t);
+	ret = j->spec->mode == API_MODE_PROPAGATE ? run_propagate(j, t, cur) :
+						     run_stabilize(j, t, cur);
+	if (ret < 0)
+		return ret;
+	cov = pipe_masks_none(j->masks) ? NULL : j->cov;
+	ret = pipe_frame_blend(cur->av, j->result, cov,
+			       pipe_masks_weight(j->masks, t), &out);
+	if (ret >= 0)
+		ret = pipe_writer_video(j->writer, out, j->err, j->errlen);
+	av_frame_free(&out);
+	return ret;
+}
+
+/* Reads past the last frame, so the last audio packets reach the writer. */
+static int drain_reader(struct job *j)
+{
+	AVFrame *extra = NULL;
+	int ret = pipe_reader_next(j->reader, &extra, j->err, j->errlen);
+
+	av_frame_free(&extra);
+	return ret == AVERROR_EOF ? 0 : ret < 0 ? ret : 0;
+}
+
+static int run_frames(struct job *j)
+{
+	for (int64_t t = 0; t < j->frames; t++) {
+		int ret;
+
+		if (j->opts->cancel && atomic_load(j->opts->cancel))
+			return -ECANCELED;
+		ret = make_frame(j, t);
+		if (ret < 0)
+			return ret;
+		report(j, t + 1);
+	}
+	return drain_reader(j);
+}
+
+static void fill_result(const struct job *j, struct pipe_job_result *res)
+{
+	const struct attn_stats *st = &j->stats.stats;
+
+	memset(res, 0, sizeof(*res));
+	res->frames = j->frames;
+	res->seconds = now() - j->start;
+	res->fps = res->seconds > 0 ? (double)j->frames / res->seconds : 0.0;
+	res->attention_entropy_mean = j->stats.queries ?
+		j->stats.entropy_sum / (double)j->stats.queries : 0.0;
+	res->gflops = res->seconds > 0 ? st->flops / res->seconds * 1e-9 : 0.0;
+	res->useful_share = st->scores ? (double)st->useful / (double)st->scores : 0.0;
+}
+
+static void job_release(struct job *j)
+{
+	for (int i = 0; i < RING_MAX; i++)
+		slot_release(&j->ring[i]);
+	pipe_keys_free(j->keys);
+	pipe_masks_free(j->masks);
+	attn_engine_free(j->engine);
+	attn_frame_free(j->result);
+	free(j->cov);
+	pipe_writer_free(j->writer);
+	pipe_reader_free(j->reader);
+}
+
+static int job_setup(struct job *j)
+{
+	int ret = open_media(j);
+
+	if (ret >= 0)
+		ret = check_limits(j);
+	if (ret >= 0)
+		ret = pipe_masks_open(j->spec, j->files, j->info, &j->masks, j->err,
+				      j->errlen);
+	if (ret >= 0)
+		ret = pipe_keys_open(j->spec, j->files, j->info, j->pix_fmt, j->masks,
+				     &j->keys, j->err, j->errlen);
+	if (ret >= 0)
+		ret = open_engine(j);
+	return ret;
+}
+
+int pipe_job_run(const api_spec *spec, const struct pipe_job_files *files,
+		 const struct pipe_job_opts *opts, struct pipe_job_result *res,
+		 char *err, size_t errlen)
+{
+	struct job j = {
+		.spec = spec, .files = files, .opts = opts, .err = err,
+		.errlen = errlen, .start = now(),
+		.pix_fmt = spec->output.pix_fmt == API_PIX_YUV444P ?
+			   AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P,
+		.k = spec->mode == API_MODE_STABILIZE ? spec->temporal_window : 0,
+	};
+	int ret;
+
+	pipe_err_clear(err, errlen);
+	for (int i = 0; i < RING_MAX; i++)
+		j.ring[i].index = -1;
+	ret = job_setup(&j);
+	if (ret >= 0)
+		ret = run_frames(&j);
+	if (ret >= 0)
+		ret = pipe_writer_finish(j.writer, err, errlen);
+	if (ret >= 0)
+		fill_result(&j, res);
+	if (ret == -ECANCELED)
+		pipe_errf(err, errlen, "canceled");
+	pipe_err_default(err, errlen, "job", ret);
+	job_release(&j);
+	return ret;
+}

@@ -75,7 +75,8 @@ typedef struct api_spec {
 #define API_DEFAULT_TEMPERATURE  0.7
 #define API_DEFAULT_STEPS        2
 #define API_DEFAULT_SEED         0
-#define API_DEFAULT_WINDOW       8
+#define API_DEFAULT_WINDOW       8   /* propagate */
+#define API_DEFAULT_WINDOW_STABILIZE 2
 #define API_DEFAULT_TEMPORAL     3
 #define API_DEFAULT_CRF          18
 #define API_DEFAULT_PRESET       "veryfast"

@@ -98,6 +98,17 @@ static void api_fill_weights(api_spec *spec)
 	}
 }
 
+/*
+ * stabilize aligns its windows by the camera motion, so a small window
+ * serves; propagate searches around a coarser match. Unless given.
+ */
+static void api_fill_window(const cJSON *root, api_spec *spec)
+{
+	if (spec->mode == API_MODE_STABILIZE &&
+	    !cJSON_GetObjectItemCaseSensitive(root, "window"))
+		spec->window = API_DEFAULT_WINDOW_STABILIZE;
+}
+
 /* Masks come from images or from a mask video, not both. */
 static void api_check_mask_source(struct api_parse *p, const api_spec *spec)
 {
@@ -146,6 +157,7 @@ void api_spec_apply_rules(struct api_parse *p, const cJSON *root,
 			  api_spec *spec)
 {
 	api_fill_weights(spec);
+	api_fill_window(root, spec);
 	api_check_unique(p, "masks", spec->masks, spec->n_masks,
 			 sizeof(*spec->masks));
 	api_check_unique(p, "keyframes", spec->keyframes, spec->n_keyframes,

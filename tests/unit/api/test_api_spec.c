@@ -65,6 +65,20 @@ static void test_full_spec(void **state)
 	api_spec_free(spec);
 }
 
+/* The window's default depends on the mode; a given window is kept. */
+static void test_window_default_follows_mode(void **state)
+{
+	api_spec *spec = parse_ok("{\"mode\": \"propagate\", \"video\": \"v.mp4\","
+				  " \"keyframes\": [{\"frame\": 0, \"image\": \"e.png\"}]}");
+
+	(void)state;
+	assert_int_equal(spec->window, API_DEFAULT_WINDOW);
+	api_spec_free(spec);
+	spec = parse_ok("{\"mode\": \"stabilize\", \"video\": \"v.mp4\", \"window\": 5}");
+	assert_int_equal(spec->window, 5);
+	api_spec_free(spec);
+}
+
 static void test_minimal_spec_gets_defaults(void **state)
 {
 	api_spec *spec = parse_ok("{\"mode\": \"stabilize\", \"video\": \"v.mp4\"}");
@@ -83,7 +97,7 @@ static void test_minimal_spec_gets_defaults(void **state)
 	assert_true(spec->temperature == API_DEFAULT_TEMPERATURE);
 	assert_int_equal(spec->steps, API_DEFAULT_STEPS);
 	assert_int_equal(spec->seed, API_DEFAULT_SEED);
-	assert_int_equal(spec->window, API_DEFAULT_WINDOW);
+	assert_int_equal(spec->window, API_DEFAULT_WINDOW_STABILIZE);
 	assert_int_equal(spec->temporal_window, API_DEFAULT_TEMPORAL);
 	assert_string_equal(spec->output.container, "mp4");
 	assert_string_equal(spec->output.codec, "h264");
@@ -96,7 +110,7 @@ static void test_minimal_spec_gets_defaults(void **state)
 			    "{\"mode\":\"stabilize\",\"video\":\"v.mp4\",\"masks\":[],"
 			    "\"mask_mode\":\"track\",\"keyframes\":[],"
 			    "\"cross_attention_weight\":0.85,\"temperature\":0.7,"
-			    "\"steps\":2,\"seed\":0,\"window\":8,\"temporal_window\":3,"
+			    "\"steps\":2,\"seed\":0,\"window\":2,\"temporal_window\":3,"
 			    "\"output\":{\"container\":\"mp4\",\"codec\":\"h264\","
 			    "\"crf\":18,\"pix_fmt\":\"yuv420p\",\"preset\":\"veryfast\"}}");
 	free(text);
@@ -480,6 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_spec),
 		cmocka_unit_test(test_minimal_spec_gets_defaults),
+		cmocka_unit_test(test_window_default_follows_mode),
 		cmocka_unit_test(test_integral_float_accepted),
 		cmocka_unit_test(test_range_limits_accepted),
 		cmocka_unit_test(test_every_preset),

@@ -243,8 +243,10 @@ static void gather_rect(const struct run *r, struct scratch *s,
 	int dv = r->job->dv, width = w->keys.width, j = 0;
 	struct ktile *kt = &s->win;
 
-	attn_feat_rect(&w->keys, x0, y0, x1, y1, kt->k);
-	memset(kt->k + (size_t)nk * r->d, 0, sizeof(float) * (npad - nk) * r->d);
+	if (r->job->scale != 0.0f) {
+		attn_feat_rect(&w->keys, x0, y0, x1, y1, kt->k);
+		memset(kt->k + (size_t)nk * r->d, 0, sizeof(float) * (npad - nk) * r->d);
+	}
 	for (int y = y0; y <= y1; y++) {
 		for (int x = x0; x <= x1; x++, j++) {
 			size_t p = (size_t)y * width + x;
@@ -350,7 +352,9 @@ static void run_block(void *ctx, int block, int worker)
 	int q0 = job->q->block[block], nq = job->q->block[block + 1] - q0;
 	struct attn_state st = sub_state(s, job->dv, 0, nq);
 
-	attn_feat_gather(job->queries, job->q->x + q0, job->q->y + q0, nq, s->qf);
+	if (job->scale != 0.0f)
+		attn_feat_gather(job->queries, job->q->x + q0, job->q->y + q0, nq,
+				 s->qf);
 	attn_state_reset(&st);
 	for (int i = 0; i < job->n_dense; i++)
 		run_dense(r, s, i, q0, nq);

@@ -49,6 +49,7 @@ void attn_engine_free(attn_engine *e)
 	for (int i = 0; i < ATTN_MAX_SLOTS + 1; i++)
 		attn_kf_release(&e->kf[i]);
 	attn_prev_release(&e->prev);
+	attn_motion_cache_release(e);
 	attn_pool_free(e->pool);
 	free(e);
 }

@@ -52,12 +52,42 @@ void attn_feat_gather(const struct attn_feat *f, const int *xs, const int *ys,
 		token(f, xs[i], ys[i], out + (size_t)i * d);
 }
 
+/* One plane's patch at (x, y), all of it inside the plane. */
+static int patch_inside(const struct attn_feat *f, int c, int x, int y, float *out)
+{
+	int r = f->radius, side = 2 * r + 1, n = 0;
+	const float *p = f->plane[c] + (size_t)(y - r) * f->width + (x - r);
+	float mean = 0.0f, wt = f->weight[c];
+
+	if (f->zero_mean[c]) {
+		for (int dy = 0; dy < side; dy++)
+			for (int dx = 0; dx < side; dx++)
+				mean += p[(size_t)dy * f->width + dx];
+		mean /= (float)(side * side);
+	}
+	for (int dy = 0; dy < side; dy++, p += f->width)
+		for (int dx = 0; dx < side; dx++)
+			out[n++] = wt * (p[dx] - mean);
+	return n;
+}
+
 void attn_feat_rect(const struct attn_feat *f, int x0, int y0, int x1, int y1,
 		    float *out)
 {
-	int d = attn_feat_dim(f);
+	int d = attn_feat_dim(f), r = f->radius;
+	int inner = x0 - r >= 0 && y0 - r >= 0 && x1 + r < f->width &&
+		    y1 + r < f->height;
 
-	for (int y = y0; y <= y1; y++)
-		for (int x = x0; x <= x1; x++, out += d)
-			token(f, x, y, out);
+	for (int y = y0; y <= y1; y++) {
+		for (int x = x0; x <= x1; x++, out += d) {
+			float *o = out;
+
+			if (!inner) {
+				token(f, x, y, out);
+				continue;
+			}
+			for (int c = 0; c < f->n; c++)
+				o += patch_inside(f, c, x, y, o);
+		}
+	}
 }

@@ -16,7 +16,7 @@ void attn_kterm(const float *k, const float *bias, int nk, int d, float scale,
 		const float *row = k + (size_t)j * d;
 		float n2 = 0.0f;
 
-		for (int c = 0; c < d; c++)
+		for (int c = 0; scale != 0.0f && c < d; c++)
 			n2 += row[c] * row[c];
 		kterm[j] = -scale * n2 + (bias ? bias[j] : 0.0f);
 	}
@@ -122,8 +122,12 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 
 	if (t->nq <= 0 || t->nk <= 0)
 		return 0;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nq, npad, t->d,
-		    2.0f * t->scale, t->q, t->d, t->k, t->d, 0.0f, scores, npad);
+	if (t->scale != 0.0f)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nq, npad,
+			    t->d, 2.0f * t->scale, t->q, t->d, t->k, t->d, 0.0f,
+			    scores, npad);
+	else
+		memset(scores, 0, sizeof(float) * t->nq * npad);
 	for (int i = 0; i < t->nq; i++) {
 		float *s = scores + (size_t)i * npad;
 		float row_max = row_scores(t, i, s, &useful);

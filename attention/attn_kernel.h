@@ -8,7 +8,8 @@
  * either axis) are left out. q.k runs as one OpenBLAS sgemm; scaling,
  * biases, window, prior and the online softmax (running max, sum, entropy
  * sum and value accumulator, FlashAttention style) are fused into one pass
- * over the score tile. Tiles may come in any number; the state carries the
+ * over the score tile. A scale of 0 leaves appearance out (no GEMM; the
+ * features are not read). Tiles may come in any number; the state carries the
  * softmax across them, so several key sets share one joint softmax.
  */
 #ifndef ATTN_KERNEL_H

@@ -10,7 +10,7 @@
 #define MAX_LEVELS 8
 #define MIN_BLOCK 8             /* matching block side, at least */
 #define MAX_BLOCK 32            /* and at most */
-#define TOP_SIDE 64             /* the coarsest level is about this small */
+#define TOP_SIDE 32             /* the coarsest level is about this small */
 
 struct level {
 	int w, h;
@@ -24,16 +24,21 @@ struct pyramid {
 
 static void pyramid_free(struct pyramid *py)
 {
-	for (int i = 1; i < py->n; i++)
+	for (int i = 0; i < py->n; i++)
 		free(py->l[i].p);
+	py->n = 0;
 }
 
-/* Level 0 borrows the plane; each next level halves it by 2x2 averaging. */
+/* Level 0 is a copy of the plane; each next level halves it by 2x2 averaging. */
 static int pyramid_build(const float *plane, int w, int h, int levels,
 			 struct pyramid *py)
 {
+	py->n = 0;
+	py->l[0] = (struct level){ w, h, malloc(sizeof(float) * w * h) };
+	if (!py->l[0].p)
+		return -ENOMEM;
+	memcpy(py->l[0].p, plane, sizeof(float) * w * h);
 	py->n = 1;
-	py->l[0] = (struct level){ w, h, (float *)plane };
 	while (py->n < levels) {
 		struct level *s = &py->l[py->n - 1], *d = &py->l[py->n];
 
@@ -60,22 +65,20 @@ static int pyramid_build(const float *plane, int w, int h, int levels,
 	return 0;
 }
 
-static float px(const struct level *l, int x, int y)
-{
-	x = x < 0 ? 0 : x >= l->w ? l->w - 1 : x;
-	y = y < 0 ? 0 : y >= l->h ? l->h - 1 : y;
-	return l->p[(size_t)y * l->w + x];
-}
-
 struct match {
 	const struct level *a, *b;
 	const struct level *w;          /* weights at this level, or NULL */
 	int ax, ay, side;               /* the block of a (top-left corner) */
 };
 
-static float weight_at(const struct match *m, int x, int y)
+static const float *row_of(const struct level *l, int y)
 {
-	return m->w ? px(m->w, x, y) : 1.0f;
+	return l->p + (size_t)(y < 0 ? 0 : y >= l->h ? l->h - 1 : y) * l->w;
+}
+
+static int inside(const struct level *l, int x0, int x1)
+{
+	return x0 >= 0 && x1 <= l->w;
 }
 
 /*
@@ -86,16 +89,25 @@ static float weight_at(const struct match *m, int x, int y)
 static float block_cost(const struct match *m, int dx, int dy)
 {
 	float sw = 0.0f, sd = 0.0f, sdd = 0.0f;
+	int x0 = m->ax, x1 = m->ax + m->side;
+	int direct = inside(m->a, x0, x1) && inside(m->b, x0 + dx, x1 + dx);
 
-	for (int y = m->ay; y < m->ay + m->side; y++)
-		for (int x = m->ax; x < m->ax + m->side; x++) {
-			float w = weight_at(m, x, y);
-			float d = px(m->a, x, y) - px(m->b, x + dx, y + dy);
+	for (int y = m->ay; y < m->ay + m->side; y++) {
+		const float *ra = row_of(m->a, y), *rb = row_of(m->b, y + dy);
+		const float *rw = m->w ? row_of(m->w, y) : NULL;
+
+		for (int x = x0; x < x1; x++) {
+			int xa = direct ? x : (x < 0 ? 0 : x >= m->a->w ? m->a->w - 1 : x);
+			int xb = direct ? x + dx : (x + dx < 0 ? 0 : x + dx >= m->b->w ?
+						    m->b->w - 1 : x + dx);
+			float w = rw ? rw[xa] : 1.0f;
+			float d = ra[xa] - rb[xb];
 
 			sw += w;
 			sd += w * d;
 			sdd += w * d * d;
 		}
+	}
 	return sw > 0.0f ? sdd - sd * sd / sw : 0.0f;
 }
 
@@ -134,23 +146,25 @@ static float vertex(float l, float c, float r)
 	return off < -0.5f ? -0.5f : off > 0.5f ? 0.5f : off;
 }
 
-/*
- * Levels until the coarsest is about TOP_SIDE wide or the search range
- * there is a few pixels.
- */
-static int levels_for(int w, int h, int range)
+/* Levels until the coarsest is about TOP_SIDE wide (or tall, halved). */
+static int levels_for(int w, int h)
 {
 	int n = 1;
 
-	while (n < MAX_LEVELS && (w >> n) >= TOP_SIDE && (h >> n) >= TOP_SIDE / 2
-	       && (range >> n) >= 2)
+	while (n < MAX_LEVELS && (w >> n) >= TOP_SIDE && (h >> n) >= TOP_SIDE / 2)
 		n++;
 	return n;
 }
 
+struct attn_motion_frame {
+	int width, height;
+	struct pyramid luma;
+	struct pyramid weight;          /* n == 0 without a mask */
+};
+
 struct pyramids {
-	struct pyramid a, b, w;         /* w.n == 0 without weights */
-	int finest;                     /* the finest level searched */
+	const struct pyramid *a, *b, *w;        /* w NULL without weights */
+	int finest;                             /* the finest level searched */
 };
 
 /*
@@ -162,7 +176,7 @@ struct pyramids {
 static void cell_motion(const struct pyramids *p, float cx, float cy, int cell,
 			int range, float *mx, float *my)
 {
-	int top = p->a.n - 1, dx = 0, dy = 0;
+	int top = p->a->n - 1, dx = 0, dy = 0;
 	float around[9] = { 0 };
 
 	for (int l = top; l >= p->finest; l--) {
@@ -170,8 +184,8 @@ static void cell_motion(const struct pyramids *p, float cx, float cy, int cell,
 		int side = cell / s < MIN_BLOCK ? MIN_BLOCK :
 			   cell / s > MAX_BLOCK ? MAX_BLOCK : cell / s;
 		struct match m = {
-			.a = &p->a.l[l], .b = &p->b.l[l],
-			.w = p->w.n ? &p->w.l[l] : NULL, .side = side,
+			.a = &p->a->l[l], .b = &p->b->l[l],
+			.w = p->w ? &p->w->l[l] : NULL, .side = side,
 			.ax = (int)floorf(cx / s) - side / 2,
 			.ay = (int)floorf(cy / s) - side / 2,
 		};
@@ -252,53 +266,36 @@ void attn_motion_free(attn_motion *m)
 	free(m);
 }
 
-/* Cells whose block touches weighted content (all cells without weights). */
-static int cell_valid(const float *weight, int w, int h, int cell, int gx, int gy)
+/*
+ * Cells whose 3x3 neighbourhood of cells touches weighted content, read at
+ * the coarsest level no larger than a cell (all cells without weights).
+ */
+static int cell_valid(const struct pyramid *w, int cell, int gx, int gy)
 {
-	int x0 = (gx - 1) * cell, y0 = (gy - 1) * cell;
+	int l = 0, s;
+	const struct level *lv;
 
-	if (!weight)
+	if (!w)
 		return 1;
-	for (int y = y0 < 0 ? 0 : y0; y < y0 + 3 * cell && y < h; y++)
-		for (int x = x0 < 0 ? 0 : x0; x < x0 + 3 * cell && x < w; x++)
-			if (weight[(size_t)y * w + x] > 0.0f)
+	while (l + 1 < w->n && (2 << l) <= cell)
+		l++;
+	lv = &w->l[l];
+	s = 1 << l;
+	for (int y = (gy - 1) * cell / s; y < (gy + 2) * cell / s && y < lv->h; y++)
+		for (int x = (gx - 1) * cell / s; x < (gx + 2) * cell / s && x < lv->w; x++)
+			if (y >= 0 && x >= 0 && lv->p[(size_t)y * lv->w + x] > 0.0f)
 				return 1;
 	return 0;
 }
 
-static void pyramids_free(struct pyramids *p)
-{
-	pyramid_free(&p->a);
-	pyramid_free(&p->b);
-	pyramid_free(&p->w);
-}
-
-static int pyramids_build(const float *a, const float *b, const float *weight,
-			  int w, int h, int range, struct pyramids *p)
-{
-	int levels = levels_for(w, h, range), ret;
-
-	memset(p, 0, sizeof(*p));
-	p->finest = levels > 2 ? 1 : 0;
-	ret = pyramid_build(a, w, h, levels, &p->a);
-	if (ret >= 0)
-		ret = pyramid_build(b, w, h, levels, &p->b);
-	if (ret >= 0 && weight)
-		ret = pyramid_build(weight, w, h, levels, &p->w);
-	if (ret < 0)
-		pyramids_free(p);
-	return ret;
-}
-
-static void estimate_cells(const struct pyramids *p, const float *weight,
-			   attn_motion *m, int range, unsigned char *valid)
+static void estimate_cells(const struct pyramids *p, attn_motion *m, int range,
+			   unsigned char *valid)
 {
 	for (int gy = 0; gy < m->gh; gy++)
 		for (int gx = 0; gx < m->gw; gx++) {
 			int i = gy * m->gw + gx;
 
-			valid[i] = (unsigned char)cell_valid(weight, m->width, m->height,
-							     m->cell, gx, gy);
+			valid[i] = (unsigned char)cell_valid(p->w, m->cell, gx, gy);
 			if (valid[i])
 				cell_motion(p, (gx + 0.5f) * m->cell,
 					    (gy + 0.5f) * m->cell, m->cell, range,
@@ -306,28 +303,62 @@ static void estimate_cells(const struct pyramids *p, const float *weight,
 		}
 }
 
-int attn_motion_estimate(const float *a, const float *b, const float *weight,
-			 int width, int height, int cell, int range,
-			 attn_motion **out)
+int attn_motion_frame_create(const float *luma, const float *weight, int width,
+			     int height, attn_motion_frame **out)
 {
-	struct pyramids p;
+	attn_motion_frame *f = calloc(1, sizeof(*f));
+	int levels = levels_for(width, height), ret;
+
+	if (!f)
+		return -ENOMEM;
+	f->width = width;
+	f->height = height;
+	ret = pyramid_build(luma, width, height, levels, &f->luma);
+	if (ret >= 0 && weight)
+		ret = pyramid_build(weight, width, height, levels, &f->weight);
+	if (ret < 0) {
+		attn_motion_frame_free(f);
+		return ret;
+	}
+	*out = f;
+	return 0;
+}
+
+void attn_motion_frame_free(attn_motion_frame *f)
+{
+	if (!f)
+		return;
+	pyramid_free(&f->luma);
+	pyramid_free(&f->weight);
+	free(f);
+}
+
+int attn_motion_estimate(const attn_motion_frame *a, const attn_motion_frame *b,
+			 int cell, int range, attn_motion **out)
+{
+	struct pyramids p = {
+		.a = &a->luma, .b = &b->luma, .w = a->weight.n ? &a->weight : NULL,
+		.finest = a->luma.n > 2 ? 1 : 0,
+	};
 	unsigned char *valid;
 	attn_motion *m;
 	float *tmp;
-	int ret = attn_motion_zero(width, height, cell, &m);
+	int ret;
 
+	if (a->width != b->width || a->height != b->height)
+		return -EINVAL;
+	ret = attn_motion_zero(a->width, a->height, cell, &m);
 	if (ret < 0)
 		return ret;
 	tmp = malloc(sizeof(float) * m->gw * m->gh);
 	valid = malloc((size_t)m->gw * m->gh);
-	ret = tmp && valid ? pyramids_build(a, b, weight, width, height, range, &p) :
-			     -ENOMEM;
-	if (ret < 0)
+	if (!tmp || !valid) {
+		ret = -ENOMEM;
 		goto out_free;
-	estimate_cells(&p, weight, m, range, valid);
+	}
+	estimate_cells(&p, m, range, valid);
 	median_filter(m->dx, valid, m->gw, m->gh, tmp);
 	median_filter(m->dy, valid, m->gw, m->gh, tmp);
-	pyramids_free(&p);
 	*out = m;
 	m = NULL;
 out_free:

@@ -20,16 +20,26 @@ typedef struct attn_motion {
 } attn_motion;
 
 /*
- * Motion from frame a to frame b (luma planes of width x height): content
- * at p in a is at p + d in b. cell is the grid pitch in pixels; range the
- * largest displacement searched, in pixels. weight (a's mask, may be NULL)
- * restricts the matching to the masked content, so a masked sign over
- * moving footage gets its own motion, not the footage's; cells it does not
- * touch are not estimated (their motion is their neighbours').
+ * A frame prepared for motion estimation: its luma pyramid, and its mask's
+ * when given (the mask restricts the matching to the masked content, so a
+ * masked sign over moving footage gets its own motion, not the footage's).
+ * Built once, used for every pair the frame is in. luma and weight are
+ * copied.
  */
-int attn_motion_estimate(const float *a, const float *b, const float *weight,
-			 int width, int height, int cell, int range,
-			 attn_motion **out);
+typedef struct attn_motion_frame attn_motion_frame;
+
+int attn_motion_frame_create(const float *luma, const float *weight, int width,
+			     int height, attn_motion_frame **out);
+void attn_motion_frame_free(attn_motion_frame *f);
+
+/*
+ * Motion from a to b (same size): content at p in a is at p + d in b.
+ * cell is the grid pitch in pixels; range the largest displacement
+ * searched. With a's mask, cells it does not touch are not matched (their
+ * motion is their neighbours').
+ */
+int attn_motion_estimate(const attn_motion_frame *a, const attn_motion_frame *b,
+			 int cell, int range, attn_motion **out);
 
 /* A zero field. */
 int attn_motion_zero(int width, int height, int cell, attn_motion **out);

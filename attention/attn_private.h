@@ -39,12 +39,23 @@ struct attn_prev {
 	attn_frame *planes;         /* per slot: w, w*x, w*y */
 };
 
+/* Frames prepared for motion estimation, kept while stabilize's window needs them. */
+#define ATTN_MOTION_CACHE (2 * 15 + 1 + ATTN_MAX_SLOTS)
+
+struct attn_motion_entry {
+	long long key;          /* frame index; -1 - index for references */
+	struct attn_motion_frame *mf;   /* NULL: empty */
+};
+
 struct attn_engine {
 	struct attn_params p;
 	attn_pool *pool;
 	struct attn_kf_cache kf[ATTN_MAX_SLOTS + 1];
 	struct attn_prev prev;
+	struct attn_motion_entry motion[ATTN_MOTION_CACHE];
 };
+
+void attn_motion_cache_release(attn_engine *e);
 
 int attn_pyramid_build(const attn_frame *src, int levels, struct attn_pyramid *py);
 void attn_pyramid_release(struct attn_pyramid *py);

@@ -27,7 +27,7 @@
 #define MOTION_RANGE 48         /* search range per frame of distance */
 #define REF_RANGE 192           /* search range to a reference keyframe */
 #define EPS_COVER 1e-3f
-#define BLOCK 8
+#define BLOCK 4
 #define PRIOR_FIRST 4.0f        /* positional prior of the first step, per px^2 */
 #define PRIOR_GUIDED 3.0f       /* and of the guided steps */
 #define GUIDED_SOFTNESS 30.0f   /* guided steps match loosely: warps, not copies */
@@ -37,22 +37,26 @@ struct stab_source {
 	const attn_frame *frame;        /* keys and values */
 	int offset;                     /* frames from t; neighbours only */
 	int is_ref;
+	long long key;                  /* its motion cache key */
+	const attn_motion_frame *mf;    /* its pyramid, from the cache */
 	const float *mask;              /* its coverage, or NULL */
 	attn_motion *motion;            /* from t to it, owned */
 	float *bias;                    /* log of mask, owned, or NULL */
 	float *cx, *cy;                 /* window centres per query, owned */
 };
 
+/*
+ * Luma patches with their mean removed: structure, which warps move, and
+ * not brightness, which flicker changes.
+ */
 static struct attn_feat flat_feat(const attn_frame *f)
 {
 	struct attn_feat ft = { .width = f->width, .height = f->height,
-				.radius = 1, .n = 3 };
+				.radius = 1, .n = 1 };
 
-	for (int c = 0; c < 3; c++) {
-		ft.plane[c] = attn_plane(f, c);
-		ft.weight[c] = 1.0f;
-		ft.zero_mean[c] = 1;
-	}
+	ft.plane[0] = attn_plane(f, 0);
+	ft.weight[0] = 1.0f;
+	ft.zero_mean[0] = 1;
 	return ft;
 }
 
@@ -82,16 +86,108 @@ static int log_mask(const float *mask, size_t n, float **out)
 }
 
 /* Motion from t to the source. */
-static int source_motion(struct stab_source *s, const attn_frame *t_frame,
-			 const float *t_mask)
+static int source_motion(struct stab_source *s, const attn_motion_frame *t_mf,
+			 const attn_frame *t_frame)
 {
-	int w = t_frame->width, h = t_frame->height;
 	int range = s->is_ref ? REF_RANGE : MOTION_RANGE * abs(s->offset);
 
 	if (s->frame == t_frame)
-		return attn_motion_zero(w, h, MOTION_CELL, &s->motion);
-	return attn_motion_estimate(attn_plane(t_frame, 0), attn_plane(s->frame, 0),
-				    t_mask, w, h, MOTION_CELL, range, &s->motion);
+		return attn_motion_zero(t_frame->width, t_frame->height, MOTION_CELL,
+					&s->motion);
+	return attn_motion_estimate(t_mf, s->mf, MOTION_CELL, range, &s->motion);
+}
+
+void attn_motion_cache_release(attn_engine *e)
+{
+	for (int i = 0; i < ATTN_MOTION_CACHE; i++) {
+		attn_motion_frame_free(e->motion[i].mf);
+		e->motion[i].mf = NULL;
+	}
+}
+
+/*
+ * Every source's pyramid from the cache, built where missing; entries no
+ * source needs any more are dropped first.
+ */
+static int cache_sources(attn_engine *e, struct stab_source *src, int n)
+{
+	struct attn_motion_entry *c = e->motion;
+
+	for (int i = 0; i < ATTN_MOTION_CACHE; i++) {
+		int used = 0;
+
+		for (int j = 0; j < n && c[i].mf; j++)
+			used |= src[j].key == c[i].key;
+		if (c[i].mf && !used) {
+			attn_motion_frame_free(c[i].mf);
+			c[i].mf = NULL;
+		}
+	}
+	for (int j = 0; j < n; j++) {
+		int free_slot = -1, ret;
+
+		for (int i = 0; i < ATTN_MOTION_CACHE && !src[j].mf; i++) {
+			if (c[i].mf && c[i].key == src[j].key)
+				src[j].mf = c[i].mf;
+			else if (!c[i].mf && free_slot < 0)
+				free_slot = i;
+		}
+		if (src[j].mf)
+			continue;
+		if (free_slot < 0)
+			return -ENOSPC;
+		ret = attn_motion_frame_create(attn_plane(src[j].frame, 0), NULL,
+					       src[j].frame->width,
+					       src[j].frame->height,
+					       &c[free_slot].mf);
+		if (ret < 0)
+			return ret;
+		c[free_slot].key = src[j].key;
+		src[j].mf = c[free_slot].mf;
+	}
+	return 0;
+}
+
+struct motion_run {
+	struct stab_source *src;
+	const attn_motion_frame *t_mf;
+	const attn_frame *t_frame;
+	int *ret;
+};
+
+static void motion_task(void *ctx, int i, int worker)
+{
+	struct motion_run *r = ctx;
+
+	(void)worker;
+	r->ret[i] = source_motion(&r->src[i], r->t_mf, r->t_frame);
+}
+
+/*
+ * Every source's motion from t, the sources spread over the engine's
+ * threads; t's own pyramid carries its mask.
+ */
+static int all_motions(attn_engine *e, struct stab_source *src, int n,
+		       const attn_frame *t_frame, const float *t_mask)
+{
+	int ret[MAX_SOURCES] = { 0 };
+	attn_motion_frame *t_mf;
+	struct motion_run r = { src, NULL, t_frame, ret };
+	int err = cache_sources(e, src, n);
+
+	if (err >= 0)
+		err = attn_motion_frame_create(attn_plane(t_frame, 0), t_mask,
+					       t_frame->width, t_frame->height,
+					       &t_mf);
+	if (err < 0)
+		return err;
+	r.t_mf = t_mf;
+	attn_pool_run(e->pool, n, motion_task, &r);
+	attn_motion_frame_free(t_mf);
+	for (int i = 0; i < n; i++)
+		if (ret[i] < 0)
+			return ret[i];
+	return 0;
 }
 
 /*
@@ -199,8 +295,9 @@ static void scatter_result(const attn_queries *q, const float *out,
 	}
 }
 
-static int collect_sources(const attn_frame *const *window, const float *const *masks,
-			   int k, const struct attn_keyframe *refs, int n_refs,
+static int collect_sources(int t, const attn_frame *const *window,
+			   const float *const *masks, int k,
+			   const struct attn_keyframe *refs, int n_refs,
 			   struct stab_source *src)
 {
 	int n = 0;
@@ -211,12 +308,14 @@ static int collect_sources(const attn_frame *const *window, const float *const *
 		src[n].frame = window[j];
 		src[n].mask = masks ? masks[j] : NULL;
 		src[n].offset = j - k;
+		src[n].key = (long long)t + j - k;
 		n++;
 	}
 	for (int r = 0; r < n_refs && r < ATTN_MAX_SLOTS; r++) {
 		src[n].frame = refs[r].edit ? refs[r].edit : refs[r].source;
 		src[n].mask = refs[r].mask;
 		src[n].is_ref = 1;
+		src[n].key = -1 - (long long)refs[r].index;
 		n++;
 	}
 	return n;
@@ -228,7 +327,7 @@ static int run_steps(attn_engine *e, const attn_frame *t_frame,
 {
 	float *out = malloc(sizeof(float) * (q->n ? q->n : 1) * 3);
 	float *ent = malloc(sizeof(float) * (q->n ? q->n : 1));
-	float sigma2 = GUIDED_SOFTNESS * attn_content_scale(t_frame, 3, NULL);
+	float sigma2 = GUIDED_SOFTNESS * attn_content_scale(t_frame, 1, NULL);
 	int ret = out && ent ? 0 : -ENOMEM;
 
 	memcpy(result->data, t_frame->data,
@@ -258,15 +357,14 @@ int attn_stabilize(attn_engine *e, int t, const attn_frame *const *window,
 	struct stab_source src[MAX_SOURCES] = { 0 };
 	attn_queries *q = NULL;
 
-	(void)t;
 	if (!cur || k > 15 || result->width != cur->width ||
 	    result->height != cur->height || result->planes < 3)
 		return -EINVAL;
-	n_src = collect_sources(window, masks, k, refs, n_refs, src);
+	n_src = collect_sources(t, window, masks, k, refs, n_refs, src);
 	ret = attn_queries_from_mask(masks ? masks[k] : NULL, cur->width,
 				     cur->height, EPS_COVER, BLOCK, &q);
-	for (int i = 0; ret >= 0 && i < n_src; i++)
-		ret = source_motion(&src[i], cur, masks ? masks[k] : NULL);
+	if (ret >= 0)
+		ret = all_motions(e, src, n_src, cur, masks ? masks[k] : NULL);
 	if (ret >= 0)
 		remove_jitter(src, n_src);
 	for (int i = 0; ret >= 0 && i < n_src; i++)
@@ -282,15 +380,17 @@ int attn_stabilize(attn_engine *e, int t, const attn_frame *const *window,
 int attn_track_mask(attn_engine *e, const attn_frame *from, const float *mask,
 		    const attn_frame *to, float *out)
 {
-	attn_motion *m;
-	int w = to->width, h = to->height;
-	int ret = attn_motion_estimate(attn_plane(from, 0), attn_plane(to, 0), mask,
-				       w, h, MOTION_CELL, MOTION_RANGE, &m);
+	int w = to->width, h = to->height, ret;
+	attn_motion_frame *a = NULL, *b = NULL;
+	attn_motion *m = NULL;
 
 	(void)e;
-	if (ret < 0)
-		return ret;
-	for (int y = 0; y < h; y++)
+	ret = attn_motion_frame_create(attn_plane(from, 0), mask, w, h, &a);
+	if (ret >= 0)
+		ret = attn_motion_frame_create(attn_plane(to, 0), NULL, w, h, &b);
+	if (ret >= 0)
+		ret = attn_motion_estimate(a, b, MOTION_CELL, MOTION_RANGE, &m);
+	for (int y = 0; ret >= 0 && y < h; y++)
 		for (int x = 0; x < w; x++) {
 			float dx, dy;
 
@@ -299,5 +399,7 @@ int attn_track_mask(attn_engine *e, const attn_frame *from, const float *mask,
 			out[(size_t)y * w + x] = attn_sample(mask, w, h, x - dx, y - dy);
 		}
 	attn_motion_free(m);
-	return 0;
+	attn_motion_frame_free(b);
+	attn_motion_frame_free(a);
+	return ret;
 }

@@ -104,7 +104,7 @@ e2e: $(BIN)
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
 quality: $(BIN)
-	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/bench/test_quality.py $(PYTEST_ARGS)
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s -p no:cacheprovider --rootdir=tests/bench tests/bench/test_quality.py $(PYTEST_ARGS)
 
 # The whole suite once more under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize:

@@ -118,7 +118,14 @@ test: all
 	@$(MAKE) --no-print-directory quality
 	@$(MAKE) --no-print-directory sanitize
 
-bench: all
+# Benchmark programs: tests/bench/<name>.c links the attention library.
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+$(BUILD)/bench/%: tests/bench/%.c $(call link_libs,attention)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
+bench: all $(BENCH_BIN)
+	$(BUILD)/bench/attn_bench
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) tests/bench/run.py
 
 clean:

@@ -12,12 +12,13 @@ SANITIZE ?=
 PYTHON   := /usr/bin/python3
 
 MODULES  := api masks attention pipeline server
-PKGS     := libmicrohttpd libcjson libpng openblas libavformat libavcodec libavutil libswscale libswresample
+PKGS     := libmicrohttpd libcjson nettle libpng openblas libavformat libavcodec libavutil libswscale libswresample
 
 # Debian packages needed to build and test (checked by `deps`).
-DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev libpng-dev libopenblas-dev \
+DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev nettle-dev libpng-dev libopenblas-dev \
             libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-            libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy
+            libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy \
+            python3-jsonschema python3-yaml wrk
 
 ARCH_FLAGS ?= -march=native
 OPT_FLAGS  ?= -O3
@@ -100,7 +101,12 @@ run: all
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BIN)
+# The OpenAPI validator the e2e tests run (npm, pinned by package-lock.json).
+OPENAPI_NPM := tests/openapi/node_modules/.package-lock.json
+$(OPENAPI_NPM): tests/openapi/package.json tests/openapi/package-lock.json
+	cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error
+
+e2e: $(BIN) $(OPENAPI_NPM)
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
 quality: $(BIN)
@@ -130,5 +136,9 @@ bench: all $(BENCH_BIN)
 
 clean:
 	rm -rf build
+
+# The OpenAPI document is embedded in its object (.incbin), which the
+# compiler's dependency files do not track.
+$(BUILD)/obj/api/api_openapi.o: api/api_openapi.yaml
 
 -include $(ALL_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -1,0 +1,22 @@
+/*
+ * srv_api_jobs: the routes of existing jobs: GET /v1/jobs (newest first,
+ * ?limit= 1..100, default 20, and ?cursor= from a page's next_cursor),
+ * GET and DELETE /v1/jobs/{id}, POST /v1/jobs/{id}/cancel and
+ * GET /v1/jobs/{id}/output (ETag, If-None-Match, one Range, If-Range).
+ * A job of another API key is answered 404, as if it did not exist.
+ */
+#ifndef SRV_API_JOBS_H
+#define SRV_API_JOBS_H
+
+#include "server/srv_reply.h"
+
+#define SRV_LIST_DEFAULT 20
+#define SRV_LIST_MAX     100
+
+enum MHD_Result srv_api_list(struct srv_request *req);
+enum MHD_Result srv_api_get(struct srv_request *req);
+enum MHD_Result srv_api_delete(struct srv_request *req);
+enum MHD_Result srv_api_cancel(struct srv_request *req);
+enum MHD_Result srv_api_output(struct srv_request *req);
+
+#endif

@@ -1,0 +1,145 @@
+/* srv_route: a table of paths, each with its methods. */
+#include <string.h>
+
+#include "server/srv_route.h"
+
+#define SRV_JOBS_PREFIX "/v1/jobs/"
+
+enum srv_path {
+	SRV_PATH_JOBS,
+	SRV_PATH_JOB,
+	SRV_PATH_OUTPUT,
+	SRV_PATH_CANCEL,
+	SRV_PATH_HEALTHZ,
+	SRV_PATH_READYZ,
+	SRV_PATH_METRICS,
+	SRV_PATH_OPENAPI,
+	SRV_PATH_NONE,
+};
+
+struct srv_method_op {
+	const char *method;
+	enum srv_op op;
+};
+
+struct srv_path_def {
+	const char *route;              /* template */
+	const char *allow;
+	struct srv_method_op ops[2];    /* unused entries have a NULL method */
+};
+
+static const struct srv_path_def srv_paths[] = {
+	[SRV_PATH_JOBS] = { "/v1/jobs", "GET, HEAD, POST",
+		{ { "GET", SRV_OP_LIST_JOBS }, { "POST", SRV_OP_CREATE_JOB } } },
+	[SRV_PATH_JOB] = { "/v1/jobs/{id}", "GET, HEAD, DELETE",
+		{ { "GET", SRV_OP_GET_JOB }, { "DELETE", SRV_OP_DELETE_JOB } } },
+	[SRV_PATH_OUTPUT] = { "/v1/jobs/{id}/output", "GET, HEAD",
+		{ { "GET", SRV_OP_GET_OUTPUT } } },
+	[SRV_PATH_CANCEL] = { "/v1/jobs/{id}/cancel", "POST",
+		{ { "POST", SRV_OP_CANCEL_JOB } } },
+	[SRV_PATH_HEALTHZ] = { "/healthz", "GET, HEAD",
+		{ { "GET", SRV_OP_HEALTHZ } } },
+	[SRV_PATH_READYZ] = { "/readyz", "GET, HEAD",
+		{ { "GET", SRV_OP_READYZ } } },
+	[SRV_PATH_METRICS] = { "/metrics", "GET, HEAD",
+		{ { "GET", SRV_OP_METRICS } } },
+	[SRV_PATH_OPENAPI] = { "/openapi.yaml", "GET, HEAD",
+		{ { "GET", SRV_OP_OPENAPI } } },
+};
+
+#define SRV_N_PATHS (sizeof(srv_paths) / sizeof(srv_paths[0]))
+
+/* "{id}" or "{id}/output" or "{id}/cancel" after /v1/jobs/. */
+static enum srv_path srv_route_job_path(const char *rest, char *id)
+{
+	const char *tail = rest + SRV_ID_LEN;
+
+	if (strlen(rest) < SRV_ID_LEN)
+		return SRV_PATH_NONE;
+	memcpy(id, rest, SRV_ID_LEN);
+	id[SRV_ID_LEN] = '\0';
+	if (!srv_id_valid(id))
+		return SRV_PATH_NONE;
+	if (!*tail)
+		return SRV_PATH_JOB;
+	if (!strcmp(tail, "/output"))
+		return SRV_PATH_OUTPUT;
+	if (!strcmp(tail, "/cancel"))
+		return SRV_PATH_CANCEL;
+	return SRV_PATH_NONE;
+}
+
+static enum srv_path srv_route_path(const char *path, char *id)
+{
+	size_t i;
+
+	if (!strncmp(path, SRV_JOBS_PREFIX, strlen(SRV_JOBS_PREFIX)))
+		return srv_route_job_path(path + strlen(SRV_JOBS_PREFIX), id);
+	for (i = 0; i < SRV_N_PATHS; i++)
+		if (!strchr(srv_paths[i].route, '{') &&
+		    !strcmp(srv_paths[i].route, path))
+			return (enum srv_path)i;
+	return SRV_PATH_NONE;
+}
+
+void srv_route_match(const char *method, const char *path, struct srv_match *m)
+{
+	const struct srv_path_def *def;
+	enum srv_path p;
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	if (!strcmp(method, "HEAD"))
+		method = "GET";
+	p = srv_route_path(path, m->id);
+	if (p == SRV_PATH_NONE) {
+		m->op = SRV_OP_NOT_FOUND;
+		m->id[0] = '\0';
+		m->route = "unmatched";
+		return;
+	}
+	def = &srv_paths[p];
+	m->allow = def->allow;
+	m->route = def->route;
+	m->op = SRV_OP_BAD_METHOD;
+	for (i = 0; i < 2 && def->ops[i].method; i++)
+		if (!strcmp(def->ops[i].method, method))
+			m->op = def->ops[i].op;
+}
+
+bool srv_route_is_v1(const char *path)
+{
+	return !strncmp(path, "/v1/", 4) || !strcmp(path, "/v1");
+}
+
+/* The path and method that make op. */
+static const struct srv_method_op *srv_op_find(enum srv_op op, const char **route)
+{
+	size_t i, j;
+
+	for (i = 0; i < SRV_N_PATHS; i++) {
+		for (j = 0; j < 2 && srv_paths[i].ops[j].method; j++) {
+			if (srv_paths[i].ops[j].op == op) {
+				*route = srv_paths[i].route;
+				return &srv_paths[i].ops[j];
+			}
+		}
+	}
+	return NULL;
+}
+
+const char *srv_op_method(enum srv_op op)
+{
+	const char *route;
+	const struct srv_method_op *mo = srv_op_find(op, &route);
+
+	return mo ? mo->method : "any";
+}
+
+const char *srv_op_route(enum srv_op op)
+{
+	const char *route = op == SRV_OP_NOT_FOUND ? "unmatched" : "any";
+
+	srv_op_find(op, &route);
+	return route;
+}

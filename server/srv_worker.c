@@ -1,0 +1,354 @@
+/* srv_worker: threads running jobs through the pipeline. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "api/api_spec.h"
+#include "pipeline/pipe_job.h"
+#include "server/srv_clock.h"
+#include "server/srv_log.h"
+#include "server/srv_worker.h"
+
+/* CPU priority of the workers (and of the engine threads they start). */
+#define SRV_WORKER_NICE 19
+
+struct srv_worker {
+	pthread_t thread;
+	srv_pool *pool;
+	srv_job *job;           /* running now, NULL when idle (pool lock) */
+	bool started;
+};
+
+struct srv_pool {
+	struct srv_pool_deps deps;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	struct srv_worker *workers;
+	int n_workers;
+	int busy;
+};
+
+/* Input paths of one run, all owned. */
+struct srv_run_files {
+	struct pipe_job_files files;
+	char **paths;           /* every string the files point to */
+	size_t n_paths;
+};
+
+/* A progress callback's context. */
+struct srv_progress {
+	srv_pool *pool;
+	srv_job *job;
+	int64_t frames_seen;
+};
+
+/* Adds the path of a job file to run; NULL when out of memory. */
+static const char *srv_run_path(struct srv_run_files *run, srv_store *store,
+				const srv_job *job, const char *file)
+{
+	char path[PATH_MAX];
+
+	if (srv_store_path(store, job->id, file, path, sizeof(path)) < 0)
+		return NULL;
+	run->paths[run->n_paths] = strdup(path);
+	return run->paths[run->n_paths++];
+}
+
+/* The uploaded file of part; NULL when part is NULL or not uploaded. */
+static const char *srv_run_input(struct srv_run_files *run, srv_store *store,
+				 const srv_job *job, const char *part)
+{
+	const char *file = part ? srv_job_input(job, part) : NULL;
+
+	return file ? srv_run_path(run, store, job, file) : NULL;
+}
+
+static int srv_run_files_build(struct srv_run_files *run, srv_store *store,
+			       const srv_job *job, const api_spec *spec)
+{
+	const char **masks, **keys;
+	size_t i;
+
+	memset(run, 0, sizeof(*run));
+	run->paths = calloc(3 + spec->n_masks + spec->n_keyframes, sizeof(char *));
+	masks = calloc(spec->n_masks + 1, sizeof(*masks));
+	keys = calloc(spec->n_keyframes + 1, sizeof(*keys));
+	run->files.mask_images = masks;
+	run->files.keyframe_images = keys;
+	if (!run->paths || !masks || !keys)
+		return -ENOMEM;
+	run->files.video = srv_run_input(run, store, job, spec->video);
+	run->files.mask_video = srv_run_input(run, store, job, spec->mask_video);
+	run->files.output = srv_run_path(run, store, job, SRV_OUTPUT_FILE);
+	for (i = 0; i < spec->n_masks; i++)
+		masks[i] = srv_run_input(run, store, job, spec->masks[i].image);
+	for (i = 0; i < spec->n_keyframes; i++)
+		keys[i] = srv_run_input(run, store, job, spec->keyframes[i].image);
+	return run->files.video && run->files.output ? 0 : -ENOMEM;
+}
+
+static void srv_run_files_release(struct srv_run_files *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->n_paths; i++)
+		free(run->paths[i]);
+	free(run->paths);
+	free((void *)run->files.mask_images);
+	free((void *)run->files.keyframe_images);
+}
+
+static void srv_worker_progress(void *opaque, const struct pipe_progress *p)
+{
+	struct srv_progress *prog = opaque;
+	srv_store *store = prog->pool->deps.store;
+
+	srv_store_lock(store);
+	prog->job->frames_done = p->frames_done;
+	prog->job->frames_total = p->frames_total;
+	prog->job->metrics.fps = p->fps;
+	srv_store_unlock(store);
+	srv_metrics_frames(prog->pool->deps.metrics, p->frames_done - prog->frames_seen);
+	prog->frames_seen = p->frames_done;
+}
+
+/* Runs job's spec through the pipeline; the job's fields are not touched. */
+static int srv_worker_pipeline(srv_pool *pool, srv_job *job,
+			       struct pipe_job_result *res, char *err,
+			       size_t errlen)
+{
+	const struct srv_config *cfg = pool->deps.cfg;
+	struct srv_progress prog = { pool, job, 0 };
+	struct pipe_job_opts opts = {
+		.threads = cfg->threads,
+		.on_progress = srv_worker_progress,
+		.opaque = &prog,
+		.cancel = &job->cancel,
+		.max_frames = cfg->max_frames,
+		.max_pixels = cfg->max_pixels,
+	};
+	struct srv_run_files run;
+	api_spec *spec;
+	int ret;
+
+	ret = api_spec_parse(job->spec, strlen(job->spec), &spec, NULL);
+	if (ret < 0) {
+		snprintf(err, errlen, "the stored spec no longer parses");
+		return ret;
+	}
+	ret = srv_run_files_build(&run, pool->deps.store, job, spec);
+	if (!ret)
+		ret = pipe_job_run(spec, &run.files, &opts, res, err, errlen);
+	else
+		snprintf(err, errlen, "out of memory preparing the job");
+	srv_run_files_release(&run);
+	api_spec_free(spec);
+	return ret;
+}
+
+/* The problem a failed run reports, from the pipeline's error. */
+static void srv_worker_failed(srv_job *job, int ret, const char *err)
+{
+	if (ret == -EINVAL)
+		srv_job_set_error(job, 422, "invalid-input",
+				  "An input cannot be used", err);
+	else if (ret == -EFBIG)
+		srv_job_set_error(job, 413, "input-too-large",
+				  "An input is over the service's limits", err);
+	else
+		srv_job_set_error(job, 500, "job-failed",
+				  "The job failed inside the service", err);
+}
+
+/* Records the run's outcome, lock held. Returns the status entered. */
+static enum srv_status srv_worker_outcome(srv_job *job, int ret,
+					  const struct pipe_job_result *res,
+					  const char *err)
+{
+	if (ret == -ECANCELED && job->requeue) {
+		job->status = SRV_QUEUED;
+		job->started_ns = 0;
+		job->frames_done = 0;
+		return job->status;
+	}
+	job->finished_ns = srv_now_ns();
+	if (!ret) {
+		job->status = SRV_SUCCEEDED;
+		job->frames_done = res->frames;
+		job->frames_total = res->frames;
+		job->metrics = (struct srv_job_metrics){ res->fps,
+			res->attention_entropy_mean, res->seconds, res->gflops, true };
+	} else if (ret == -ECANCELED) {
+		job->status = SRV_CANCELED;
+	} else {
+		job->status = SRV_FAILED;
+		srv_worker_failed(job, ret, err);
+	}
+	return job->status;
+}
+
+/* Marks job running unless it was cancelled or removed while it waited. */
+static bool srv_worker_claim(srv_pool *pool, srv_job *job)
+{
+	srv_store *store = pool->deps.store;
+	bool run = false;
+
+	srv_store_lock(store);
+	if (!job->removed && job->status == SRV_QUEUED) {
+		job->status = SRV_RUNNING;
+		job->started_ns = srv_now_ns();
+		job->busy = true;
+		run = true;
+	}
+	srv_store_unlock(store);
+	return run;
+}
+
+static void srv_worker_run(struct srv_worker *w, srv_job *job)
+{
+	srv_pool *pool = w->pool;
+	srv_store *store = pool->deps.store;
+	struct pipe_job_result res = { 0 };
+	enum srv_status status;
+	int64_t start = srv_mono_ns();
+	char err[512] = "";
+	int ret;
+
+	if (!srv_worker_claim(pool, job))
+		return;
+	srv_store_save(store, job);
+	srv_log_job(job->id, "running", NULL);
+	ret = srv_worker_pipeline(pool, job, &res, err, sizeof(err));
+	srv_store_lock(store);
+	status = srv_worker_outcome(job, ret, &res, err);
+	srv_store_unlock(store);
+	srv_store_save(store, job);
+	srv_store_lock(store);
+	job->busy = false;
+	srv_store_broadcast(store);
+	srv_store_unlock(store);
+	srv_metrics_job(pool->deps.metrics, status,
+			(double)(srv_mono_ns() - start) / SRV_NS_PER_S);
+	srv_log_job(job->id, srv_status_name(status), ret ? err : NULL);
+}
+
+static void *srv_worker_main(void *arg)
+{
+	struct srv_worker *w = arg;
+	srv_pool *pool = w->pool;
+	srv_job *job;
+
+	setpriority(PRIO_PROCESS, (id_t)gettid(), SRV_WORKER_NICE);
+	while ((job = srv_queue_pop(pool->deps.queue))) {
+		pthread_mutex_lock(&pool->lock);
+		w->job = job;
+		pool->busy++;
+		pthread_mutex_unlock(&pool->lock);
+		srv_worker_run(w, job);
+		pthread_mutex_lock(&pool->lock);
+		w->job = NULL;
+		pool->busy--;
+		pthread_cond_broadcast(&pool->idle);
+		pthread_mutex_unlock(&pool->lock);
+		srv_store_put(pool->deps.store, job);
+	}
+	return NULL;
+}
+
+int srv_pool_start(const struct srv_pool_deps *deps, srv_pool **out)
+{
+	srv_pool *pool = calloc(1, sizeof(*pool));
+	int i, ret = 0;
+
+	if (!pool)
+		return -ENOMEM;
+	pool->deps = *deps;
+	pool->n_workers = deps->cfg->workers;
+	pthread_mutex_init(&pool->lock, NULL);
+	srv_cond_init(&pool->idle);
+	pool->workers = calloc((size_t)pool->n_workers, sizeof(*pool->workers));
+	if (!pool->workers) {
+		ret = -ENOMEM;
+		goto free_pool;
+	}
+	for (i = 0; i < pool->n_workers && !ret; i++) {
+		pool->workers[i].pool = pool;
+		ret = -pthread_create(&pool->workers[i].thread, NULL,
+				      srv_worker_main, &pool->workers[i]);
+		pool->workers[i].started = !ret;
+	}
+	if (ret < 0)
+		goto free_pool;
+	*out = pool;
+	return 0;
+
+free_pool:
+	srv_queue_close(deps->queue);
+	srv_pool_free(pool);
+	return ret;
+}
+
+int srv_pool_size(const srv_pool *pool)
+{
+	return pool->n_workers;
+}
+
+int srv_pool_busy(srv_pool *pool)
+{
+	int busy;
+
+	pthread_mutex_lock(&pool->lock);
+	busy = pool->busy;
+	pthread_mutex_unlock(&pool->lock);
+	return busy;
+}
+
+bool srv_pool_wait_idle(srv_pool *pool, int64_t deadline_ns)
+{
+	struct timespec ts = srv_deadline(deadline_ns);
+	bool idle;
+
+	pthread_mutex_lock(&pool->lock);
+	while (pool->busy && srv_mono_ns() < deadline_ns)
+		pthread_cond_timedwait(&pool->idle, &pool->lock, &ts);
+	idle = !pool->busy;
+	pthread_mutex_unlock(&pool->lock);
+	return idle;
+}
+
+void srv_pool_requeue_running(srv_pool *pool)
+{
+	srv_store *store = pool->deps.store;
+	int i;
+
+	pthread_mutex_lock(&pool->lock);
+	srv_store_lock(store);
+	for (i = 0; i < pool->n_workers; i++) {
+		if (pool->workers[i].job) {
+			pool->workers[i].job->requeue = true;
+			atomic_store(&pool->workers[i].job->cancel, 1);
+		}
+	}
+	srv_store_unlock(store);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void srv_pool_free(srv_pool *pool)
+{
+	int i;
+
+	if (!pool)
+		return;
+	for (i = 0; pool->workers && i < pool->n_workers; i++)
+		if (pool->workers[i].started)
+			pthread_join(pool->workers[i].thread, NULL);
+	free(pool->workers);
+	pthread_cond_destroy(&pool->idle);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}

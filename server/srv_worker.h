@@ -1,0 +1,49 @@
+/*
+ * srv_worker: the pool of workers. Each takes the oldest queued job, runs
+ * it with pipe_job_run (progress into the job as it goes; its cancel flag
+ * stops it at the next frame) and stores the outcome: succeeded, failed
+ * with a problem object, canceled, or queued again when the service is
+ * shutting down. Workers (and the engine threads they start) run at the
+ * lowest CPU priority, so the API stays responsive while jobs compute.
+ */
+#ifndef SRV_WORKER_H
+#define SRV_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/srv_config.h"
+#include "server/srv_metrics.h"
+#include "server/srv_queue.h"
+#include "server/srv_store.h"
+
+/* What the workers use; all borrowed, and must outlive the pool. */
+struct srv_pool_deps {
+	const struct srv_config *cfg;
+	srv_store *store;
+	srv_queue *queue;       /* of srv_job *, each holding a reference */
+	srv_metrics *metrics;
+};
+
+typedef struct srv_pool srv_pool;
+
+/* Starts cfg->workers threads. 0 or a negative errno. */
+int srv_pool_start(const struct srv_pool_deps *deps, srv_pool **out);
+
+/* Workers in the pool, and those running a job now. */
+int srv_pool_size(const srv_pool *pool);
+int srv_pool_busy(srv_pool *pool);
+
+/*
+ * After srv_queue_close: waits until no worker runs a job or until the
+ * CLOCK_MONOTONIC deadline (ns). True when they all finished.
+ */
+bool srv_pool_wait_idle(srv_pool *pool, int64_t deadline_ns);
+
+/* Cancels the running jobs so that they are queued again on disk. */
+void srv_pool_requeue_running(srv_pool *pool);
+
+/* Joins the workers (the queue must be closed) and frees the pool. */
+void srv_pool_free(srv_pool *pool);
+
+#endif

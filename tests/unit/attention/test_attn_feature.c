@@ -1,0 +1,204 @@
+/*
+ * attn_feature: the layout of a token's feature vector (plane by plane,
+ * patch rows top to bottom), plane weights, patch means removed where
+ * asked, clamped borders, and gather and rect giving the same vectors.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "attention/attn_feature.h"
+#include "tests/unit/attention/attn_test_util.h"
+
+#define W 11
+#define H 8
+#define EPS 1e-6f
+
+/* Sample (x, y) of plane c is 1000 c + 10 y + x: every value says where it came from. */
+static float planes[3][W * H];
+
+static int fill_planes(void **state)
+{
+	(void)state;
+	for (int c = 0; c < 3; c++)
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++)
+				planes[c][y * W + x] = (float)(1000 * c + 10 * y + x);
+	return 0;
+}
+
+static struct attn_feat feat_of(int n, int radius)
+{
+	struct attn_feat f = { .width = W, .height = H, .radius = radius, .n = n };
+
+	for (int c = 0; c < n; c++) {
+		f.plane[c] = planes[c];
+		f.weight[c] = 1.0f;
+	}
+	return f;
+}
+
+static float *gather_one(const struct attn_feat *f, int x, int y)
+{
+	float *out = malloc(sizeof(float) * attn_feat_dim(f));
+
+	assert_non_null(out);
+	attn_feat_gather(f, &x, &y, 1, out);
+	return out;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void test_dim(void **state)
+{
+	struct attn_feat f = feat_of(3, 1);
+
+	(void)state;
+	assert_int_equal(attn_feat_dim(&f), 27);
+	f = feat_of(2, 0);
+	assert_int_equal(attn_feat_dim(&f), 2);
+	f = feat_of(1, 3);
+	assert_int_equal(attn_feat_dim(&f), 49);
+}
+
+/* Plane by plane, each patch row by row, left to right. */
+static void test_layout(void **state)
+{
+	struct attn_feat f = feat_of(2, 1);
+	float *v = gather_one(&f, 4, 3);
+	int i = 0;
+
+	(void)state;
+	for (int c = 0; c < 2; c++)
+		for (int dy = -1; dy <= 1; dy++)
+			for (int dx = -1; dx <= 1; dx++, i++)
+				assert_true(v[i] == (float)(1000 * c + 10 * (3 + dy) + 4 + dx));
+	free(v);
+}
+
+static void test_weights_scale_their_plane(void **state)
+{
+	struct attn_feat f = feat_of(3, 1);
+	float *v;
+
+	(void)state;
+	f.weight[0] = 2.0f;
+	f.weight[1] = 0.0f;
+	f.weight[2] = -0.5f;
+	v = gather_one(&f, 5, 5);
+	for (int i = 0; i < 9; i++) {
+		int dx = i % 3 - 1, dy = i / 3 - 1;
+		float base = (float)(10 * (5 + dy) + 5 + dx);
+
+		assert_float_equal(v[i], 2.0f * base, EPS);
+		assert_true(v[9 + i] == 0.0f);
+		assert_float_equal(v[18 + i], -0.5f * (2000 + base), 1e-3);
+	}
+	free(v);
+}
+
+/* A plane with its mean removed sums to zero; its shape is kept. */
+static void test_zero_mean(void **state)
+{
+	struct attn_feat f = feat_of(2, 2);
+	float *v;
+	double sum0 = 0, sum1 = 0;
+
+	(void)state;
+	f.zero_mean[1] = 1;
+	f.weight[1] = 3.0f;
+	v = gather_one(&f, 5, 4);
+	for (int i = 0; i < 25; i++) {
+		int dx = i % 5 - 2, dy = i / 5 - 2;
+
+		sum0 += v[i];
+		sum1 += v[25 + i];
+		/* the patch mean is its centre, 1000 + 10 * 4 + 5 */
+		assert_float_equal(v[25 + i], 3.0f * (10 * dy + dx), 1e-3);
+	}
+	assert_float_equal(sum0, 25 * 45.0, 1e-3);
+	assert_float_equal(sum1, 0.0, 1e-3);
+	free(v);
+}
+
+/* Past a border the nearest row and column are repeated. */
+static void test_borders_clamped(void **state)
+{
+	struct attn_feat f = feat_of(1, 2);
+	const int xs[] = { 0, W - 1, 1, W - 2 }, ys[] = { 0, H - 1, H - 1, 1 };
+
+	(void)state;
+	for (int k = 0; k < 4; k++) {
+		float *v = gather_one(&f, xs[k], ys[k]);
+
+		for (int i = 0; i < 25; i++) {
+			int x = clampi(xs[k] + i % 5 - 2, 0, W - 1);
+			int y = clampi(ys[k] + i / 5 - 2, 0, H - 1);
+
+			assert_true(v[i] == (float)(10 * y + x));
+		}
+		free(v);
+	}
+}
+
+/* Gathering a list of tokens and taking a rectangle agree, vector by vector. */
+static void test_gather_and_rect_agree(void **state)
+{
+	struct attn_feat f = feat_of(3, 1);
+	struct test_rng rng = { 4242 };
+	float noise[3][W * H];
+	int x0 = 0, y0 = 2, x1 = W - 1, y1 = H - 1;
+	int n = (x1 - x0 + 1) * (y1 - y0 + 1), d, k = 0;
+	int *xs = malloc(sizeof(int) * n), *ys = malloc(sizeof(int) * n);
+	float *a, *b;
+
+	(void)state;
+	for (int c = 0; c < 3; c++) {
+		for (int i = 0; i < W * H; i++)
+			noise[c][i] = rng_uniform(&rng);
+		f.plane[c] = noise[c];
+		f.weight[c] = 0.5f + c;
+		f.zero_mean[c] = c == 1;
+	}
+	d = attn_feat_dim(&f);
+	a = malloc(sizeof(float) * n * d);
+	b = malloc(sizeof(float) * n * d);
+	for (int y = y0; y <= y1; y++)
+		for (int x = x0; x <= x1; x++, k++) {
+			xs[k] = x;
+			ys[k] = y;
+		}
+	attn_feat_gather(&f, xs, ys, n, a);
+	attn_feat_rect(&f, x0, y0, x1, y1, b);
+	assert_memory_equal(a, b, sizeof(float) * n * d);
+	/* a sub-rectangle starts where its first token is */
+	attn_feat_rect(&f, 3, 4, 3, 4, b);
+	assert_memory_equal(a + (size_t)((4 - y0) * W + 3) * d, b, sizeof(float) * d);
+	free(xs);
+	free(ys);
+	free(a);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dim),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_weights_scale_their_plane),
+		cmocka_unit_test(test_zero_mean),
+		cmocka_unit_test(test_borders_clamped),
+		cmocka_unit_test(test_gather_and_rect_agree),
+	};
+
+	return cmocka_run_group_tests(tests, fill_planes, NULL);
+}

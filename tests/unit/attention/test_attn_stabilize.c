@@ -1,0 +1,230 @@
+/*
+ * attn_stabilize on a static textured scene whose masked region flickers
+ * (a different luma gain in every frame): inside the mask the result is
+ * nearer the clean texture and steadier from frame to frame than the
+ * input, outside it is the input; the thread count changes no bit.
+ * attn_track_mask carries a mask along a known shift.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "attention/attn_engine.h"
+#include "tests/unit/attention/attn_test_util.h"
+
+#define W 128
+#define H 96
+#define K 2                     /* temporal radius */
+#define FRAMES 6
+
+static const float gain[FRAMES] = { 1.08f, 0.93f, 1.06f, 0.92f, 1.07f, 0.94f };
+
+struct clip {
+	attn_frame *clean;
+	attn_frame *frame[FRAMES];
+	float *mask;
+	float *outside;
+};
+
+static struct clip clip_make(void)
+{
+	struct test_rng rng = { 11 };
+	struct yuv_texture t = yuv_texture_random(&rng);
+	struct clip c = { .clean = yuv_frame(&t, W, H, 0, 0) };
+
+	c.mask = plane_new(W, H);
+	rect_mask(c.mask, W, H, 32, 24, 96, 72);
+	c.outside = plane_complement(c.mask, W, H);
+	for (int f = 0; f < FRAMES; f++) {
+		assert_int_equal(attn_frame_clone(c.clean, &c.frame[f]), 0);
+		for (int i = 0; i < W * H; i++)
+			if (c.mask[i] > 0.5f)
+				attn_plane(c.frame[f], 0)[i] *= gain[f];
+	}
+	return c;
+}
+
+static void clip_free(struct clip *c)
+{
+	attn_frame_free(c->clean);
+	for (int f = 0; f < FRAMES; f++)
+		attn_frame_free(c->frame[f]);
+	free(c->mask);
+	free(c->outside);
+}
+
+/* Stabilize's engine: two steps, small windows, K neighbours each side. */
+static attn_engine *stabilize_engine(int threads)
+{
+	return engine_new(threads, 2, 2, K);
+}
+
+/* Frame t stabilized from its neighbours (NULL past the clip's ends), masks everywhere. */
+static attn_frame *stabilize(attn_engine *e, const struct clip *c, int t,
+			     const struct attn_keyframe *refs, int n_refs)
+{
+	const attn_frame *win[2 * K + 1];
+	const float *masks[2 * K + 1];
+	struct attn_frame_info info = { 0 };
+	attn_frame *res;
+
+	for (int d = -K; d <= K; d++) {
+		int f = t + d;
+
+		win[d + K] = f >= 0 && f < FRAMES ? c->frame[f] : NULL;
+		masks[d + K] = c->mask;
+	}
+	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
+	assert_int_equal(attn_stabilize(e, t, win, masks, refs, n_refs, res, &info), 0);
+	assert_true(info.queries > 0);
+	return res;
+}
+
+static double masked_luma(const struct clip *c, const attn_frame *f)
+{
+	return plane_mean(attn_plane(f, 0), (size_t)W * H, c->mask);
+}
+
+static void test_flicker_is_reduced_inside_the_mask(void **state)
+{
+	struct clip c = clip_make();
+	attn_engine *e = stabilize_engine(2);
+	attn_frame *res[2];
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		int t = 2 + i;
+
+		res[i] = stabilize(e, &c, t, NULL, 0);
+		assert_true(frame_rmse(res[i], c.clean, 3, c.mask) <
+			    0.5 * frame_rmse(c.frame[t], c.clean, 3, c.mask));
+		assert_int_equal(frame_diff_count(res[i], c.frame[t], 3, c.outside), 0);
+	}
+	assert_true(fabs(masked_luma(&c, res[1]) - masked_luma(&c, res[0])) <
+		    0.5 * fabs(masked_luma(&c, c.frame[3]) - masked_luma(&c, c.frame[2])));
+	for (int i = 0; i < 2; i++)
+		attn_frame_free(res[i]);
+	attn_engine_free(e);
+	clip_free(&c);
+}
+
+/* At the first frame half the window is missing; a clean reference keyframe helps. */
+static void test_clip_start_and_reference(void **state)
+{
+	struct clip c = clip_make();
+	attn_engine *e = stabilize_engine(1);
+	struct attn_keyframe ref = { .index = 0, .source = c.clean, .mask = c.mask };
+	attn_frame *plain = stabilize(e, &c, 0, NULL, 0);
+	attn_frame *with_ref = stabilize(e, &c, 0, &ref, 1);
+	double input = frame_rmse(c.frame[0], c.clean, 3, c.mask);
+
+	(void)state;
+	assert_true(frame_rmse(plain, c.clean, 3, c.mask) < input);
+	assert_true(frame_rmse(with_ref, c.clean, 3, c.mask) <
+		    frame_rmse(plain, c.clean, 3, c.mask));
+	assert_int_equal(frame_diff_count(with_ref, c.frame[0], 3, c.outside), 0);
+	attn_frame_free(plain);
+	attn_frame_free(with_ref);
+	attn_engine_free(e);
+	clip_free(&c);
+}
+
+static void test_thread_count_does_not_change_the_result(void **state)
+{
+	struct clip c = clip_make();
+	attn_frame *res[2];
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		attn_engine *e = stabilize_engine(i ? 3 : 1);
+
+		res[i] = stabilize(e, &c, 2, NULL, 0);
+		attn_engine_free(e);
+	}
+	assert_memory_equal(res[0]->data, res[1]->data, sizeof(float) * W * H * 3);
+	assert_true(frame_diff_count(res[0], c.frame[2], 3, c.mask) > 0);
+	attn_frame_free(res[0]);
+	attn_frame_free(res[1]);
+	clip_free(&c);
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct clip c = clip_make();
+	attn_engine *e = stabilize_engine(1);
+	const attn_frame *win[2 * K + 1] = { c.frame[0], c.frame[1], NULL, c.frame[3], c.frame[4] };
+	const attn_frame *full[2 * K + 1] = { c.frame[0], c.frame[1], c.frame[2], c.frame[3], c.frame[4] };
+	attn_frame *res, *small, *flat;
+
+	(void)state;
+	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
+	assert_int_equal(attn_frame_create(W, H - 1, 3, &small), 0);
+	assert_int_equal(attn_frame_create(W, H, 1, &flat), 0);
+	assert_int_equal(attn_stabilize(e, 2, win, NULL, NULL, 0, res, NULL), -EINVAL);
+	assert_int_equal(attn_stabilize(e, 2, full, NULL, NULL, 0, small, NULL), -EINVAL);
+	assert_int_equal(attn_stabilize(e, 2, full, NULL, NULL, 0, flat, NULL), -EINVAL);
+	attn_frame_free(res);
+	attn_frame_free(small);
+	attn_frame_free(flat);
+	attn_engine_free(e);
+	clip_free(&c);
+}
+
+/*
+ * The scene moved by (4, 2) and the mask [x0, x1) x [y0, y1) tracked
+ * along: compared with the mask moved by as much, near both vertical
+ * edges at mid height and overall.
+ */
+static void check_track_rect(int x0, int y0, int x1, int y1)
+{
+	struct test_rng rng = { 21 };
+	struct yuv_texture t = yuv_texture_random(&rng);
+	attn_frame *from = yuv_frame(&t, W, H, 0, 0), *to = yuv_frame(&t, W, H, 4, 2);
+	float *mask = plane_new(W, H), *want = plane_new(W, H), *out = plane_new(W, H);
+	attn_engine *e = stabilize_engine(1);
+	int ym = (y0 + y1) / 2 + 2;
+	double err = 0, unmoved = 0;
+
+	rect_mask(mask, W, H, x0, y0, x1, y1);
+	rect_mask(want, W, H, x0 + 4, y0 + 2, x1 + 4, y1 + 2);
+	assert_int_equal(attn_track_mask(e, from, mask, to, out), 0);
+	for (int i = 0; i < W * H; i++) {
+		err += fabsf(out[i] - want[i]);
+		unmoved += fabsf(mask[i] - want[i]);
+	}
+	assert_true(err < 0.2 * unmoved);
+	assert_float_equal(out[ym * W + x1 + 2], 1.0f, 0.05);
+	assert_float_equal(out[ym * W + x0 + 2], 0.0f, 0.05);
+	attn_engine_free(e);
+	attn_frame_free(from);
+	attn_frame_free(to);
+	free(mask);
+	free(want);
+	free(out);
+}
+
+static void test_track_mask_follows_a_shift(void **state)
+{
+	(void)state;
+	check_track_rect(8, 8, 112, 80);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flicker_is_reduced_inside_the_mask),
+		cmocka_unit_test(test_clip_start_and_reference),
+		cmocka_unit_test(test_thread_count_does_not_change_the_result),
+		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_track_mask_follows_a_shift),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

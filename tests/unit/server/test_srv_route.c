@@ -1,0 +1,82 @@
+/* Tests of server/srv_route.c: operations from methods and paths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "server/srv_route.h"
+
+#define ID "0123456789abcdef0123456789abcdef"
+
+static void expect(const char *method, const char *path, enum srv_op op,
+		   const char *route)
+{
+	struct srv_match m;
+
+	srv_route_match(method, path, &m);
+	assert_int_equal(m.op, op);
+	assert_string_equal(m.route, route);
+}
+
+static void test_routes(void **state)
+{
+	struct srv_match m;
+
+	(void)state;
+	expect("POST", "/v1/jobs", SRV_OP_CREATE_JOB, "/v1/jobs");
+	expect("GET", "/v1/jobs", SRV_OP_LIST_JOBS, "/v1/jobs");
+	expect("HEAD", "/v1/jobs/" ID, SRV_OP_GET_JOB, "/v1/jobs/{id}");
+	expect("DELETE", "/v1/jobs/" ID, SRV_OP_DELETE_JOB, "/v1/jobs/{id}");
+	expect("GET", "/v1/jobs/" ID "/output", SRV_OP_GET_OUTPUT, "/v1/jobs/{id}/output");
+	expect("POST", "/v1/jobs/" ID "/cancel", SRV_OP_CANCEL_JOB, "/v1/jobs/{id}/cancel");
+	expect("GET", "/healthz", SRV_OP_HEALTHZ, "/healthz");
+	expect("GET", "/readyz", SRV_OP_READYZ, "/readyz");
+	expect("GET", "/metrics", SRV_OP_METRICS, "/metrics");
+	expect("GET", "/openapi.yaml", SRV_OP_OPENAPI, "/openapi.yaml");
+	srv_route_match("GET", "/v1/jobs/" ID "/output", &m);
+	assert_string_equal(m.id, ID);
+}
+
+static void test_not_found_and_bad_method(void **state)
+{
+	struct srv_match m;
+
+	(void)state;
+	expect("GET", "/", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/outputs", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/0123456789ABCDEF0123456789abcdef", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/../../etc/passwd", SRV_OP_NOT_FOUND, "unmatched");
+	srv_route_match("PUT", "/v1/jobs/" ID, &m);
+	assert_int_equal(m.op, SRV_OP_BAD_METHOD);
+	assert_string_equal(m.allow, "GET, HEAD, DELETE");
+	srv_route_match("GET", "/v1/jobs/" ID "/cancel", &m);
+	assert_int_equal(m.op, SRV_OP_BAD_METHOD);
+	assert_string_equal(m.allow, "POST");
+}
+
+static void test_v1_and_labels(void **state)
+{
+	(void)state;
+	assert_true(srv_route_is_v1("/v1/jobs"));
+	assert_true(srv_route_is_v1("/v1/anything"));
+	assert_false(srv_route_is_v1("/healthz"));
+	assert_false(srv_route_is_v1("/v10/jobs"));
+	assert_string_equal(srv_op_method(SRV_OP_DELETE_JOB), "DELETE");
+	assert_string_equal(srv_op_route(SRV_OP_CANCEL_JOB), "/v1/jobs/{id}/cancel");
+	assert_string_equal(srv_op_route(SRV_OP_NOT_FOUND), "unmatched");
+	assert_string_equal(srv_op_method(SRV_OP_BAD_METHOD), "any");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_not_found_and_bad_method),
+		cmocka_unit_test(test_v1_and_labels),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -11,7 +11,7 @@ BUILD    ?= build
 SANITIZE ?=
 PYTHON   := /usr/bin/python3
 
-MODULES  := api masks attention pipeline server
+MODULES  := api masks attention pipeline server cli
 PKGS     := libmicrohttpd libcjson nettle libpng openblas libavformat libavcodec libavutil libswscale libswresample
 
 # Debian packages needed to build and test (checked by `deps`).
@@ -38,14 +38,15 @@ LINK_masks     := masks
 LINK_attention := attention
 LINK_pipeline  := pipeline api attention masks
 LINK_server    := server pipeline api attention masks
-LINK_cli       := server pipeline api attention masks
+LINK_cli       := cli server pipeline api attention masks
 
 module_lib = $(BUILD)/lib$(1).a
 link_libs  = $(foreach m,$(LINK_$(1)),$(call module_lib,$(m)))
 
+MAIN_SRC := cli/main.c
 ALL_OBJ  :=
 define module_rules
-$(1)_OBJ := $$(patsubst %.c,$$(BUILD)/obj/%.o,$$(wildcard $(1)/*.c))
+$(1)_OBJ := $$(patsubst %.c,$$(BUILD)/obj/%.o,$$(filter-out $(MAIN_SRC),$$(wildcard $(1)/*.c)))
 ALL_OBJ  += $$($(1)_OBJ)
 $$(call module_lib,$(1)): $$($(1)_OBJ)
 	@mkdir -p $$(@D)
@@ -53,7 +54,7 @@ $$(call module_lib,$(1)): $$($(1)_OBJ)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+MAIN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(MAIN_SRC))
 BIN      := $(BUILD)/maskattn
 
 # Unit tests mirror the source tree: tests/unit/<module>/test_<file>.c.
@@ -82,7 +83,7 @@ deps:
 	    fi; \
 	fi
 
-$(BIN): $(CLI_OBJ) $(call link_libs,cli)
+$(BIN): $(MAIN_OBJ) $(call link_libs,cli)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
@@ -141,4 +142,4 @@ clean:
 # compiler's dependency files do not track.
 $(BUILD)/obj/api/api_openapi.o: api/api_openapi.yaml
 
--include $(ALL_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(ALL_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -10,7 +10,7 @@
 #define MAX_LEVELS 8
 #define MIN_BLOCK 8             /* matching block side, at least */
 #define MAX_BLOCK 32            /* and at most */
-#define TOP_SIDE 32             /* the coarsest level is about this small */
+#define TOP_SIDE 64             /* the coarsest level is about this small */
 
 struct level {
 	int w, h;
@@ -111,6 +111,19 @@ static float block_cost(const struct match *m, int dx, int dy)
 	return sw > 0.0f ? sdd - sd * sd / sw : 0.0f;
 }
 
+/*
+ * 1 when the block displaced by (dx, dy) lies at least half inside b: a
+ * block pushed off the frame matches the smeared border, not content.
+ */
+static int mostly_inside(const struct match *m, int dx, int dy)
+{
+	int x0 = m->ax + dx, y0 = m->ay + dy, x1 = x0 + m->side, y1 = y0 + m->side;
+	int ix = (x1 < m->b->w ? x1 : m->b->w) - (x0 > 0 ? x0 : 0);
+	int iy = (y1 < m->b->h ? y1 : m->b->h) - (y0 > 0 ? y0 : 0);
+
+	return ix > 0 && iy > 0 && 2 * ix * iy >= m->side * m->side;
+}
+
 /* Best integer shift within +-r of (dx, dy); writes the 3x3 costs around it. */
 static void search(const struct match *m, int r, int *dx, int *dy, float around[9])
 {
@@ -119,7 +132,16 @@ static void search(const struct match *m, int r, int *dx, int *dy, float around[
 
 	for (int y = *dy - r; y <= *dy + r; y++)
 		for (int x = *dx - r; x <= *dx + r; x++) {
-			float c = block_cost(m, x, y);
+			float c;
+
+			if (!mostly_inside(m, x, y) && (x || y))
+				continue;
+			/* far matches must be clearly better: flat or repeating
+			 * content should not send a cell across the frame */
+			c = block_cost(m, x, y) *
+			    (1.0f + 0.25f * (float)((x - *dx) * (x - *dx) +
+						    (y - *dy) * (y - *dy)) /
+			     (float)(r * r + 1));
 
 			/* ties go to the smaller displacement: no motion wins */
 			if (c < best || (c == best && abs(x) + abs(y) < abs(bx) + abs(by))) {
@@ -139,7 +161,8 @@ static float vertex(float l, float c, float r)
 {
 	float den = l - 2.0f * c + r;
 
-	if (den <= 1e-12f)
+	/* an exact match is exact, whatever the borders do to its neighbours */
+	if (den <= 1e-12f || c == 0.0f)
 		return 0.0f;
 	float off = 0.5f * (l - r) / den;
 
@@ -267,8 +290,9 @@ void attn_motion_free(attn_motion *m)
 }
 
 /*
- * Cells whose 3x3 neighbourhood of cells touches weighted content, read at
- * the coarsest level no larger than a cell (all cells without weights).
+ * Cells that hold weighted content, read at the coarsest level no larger
+ * than a cell (all cells without weights). A cell without any would match
+ * nothing (every displacement costs 0) and vote for zero motion.
  */
 static int cell_valid(const struct pyramid *w, int cell, int gx, int gy)
 {
@@ -281,9 +305,9 @@ static int cell_valid(const struct pyramid *w, int cell, int gx, int gy)
 		l++;
 	lv = &w->l[l];
 	s = 1 << l;
-	for (int y = (gy - 1) * cell / s; y < (gy + 2) * cell / s && y < lv->h; y++)
-		for (int x = (gx - 1) * cell / s; x < (gx + 2) * cell / s && x < lv->w; x++)
-			if (y >= 0 && x >= 0 && lv->p[(size_t)y * lv->w + x] > 0.0f)
+	for (int y = gy * cell / s; y < (gy + 1) * cell / s && y < lv->h; y++)
+		for (int x = gx * cell / s; x < (gx + 1) * cell / s && x < lv->w; x++)
+			if (lv->p[(size_t)y * lv->w + x] > 0.0f)
 				return 1;
 	return 0;
 }
@@ -347,6 +371,9 @@ int attn_motion_estimate(const attn_motion_frame *a, const attn_motion_frame *b,
 
 	if (a->width != b->width || a->height != b->height)
 		return -EINVAL;
+	/* beyond a quarter of the frame, matches are mostly the borders' */
+	range = range < (a->width > a->height ? a->width : a->height) / 4 ? range :
+		(a->width > a->height ? a->width : a->height) / 4;
 	ret = attn_motion_zero(a->width, a->height, cell, &m);
 	if (ret < 0)
 		return ret;

@@ -696,18 +696,34 @@ out_free:
 }
 
 /*
- * For each query of level l, each keyframe's share and its position there,
- * read from the planes of level l + 1: log share as a query bias, the
- * position (one level down) as the window centre.
+ * The planes of the level above are half the size of level l's, or, for a
+ * frame small enough to have one level, the same: the factor between them.
  */
-static int centres_from_above(const struct frame_work *w, const attn_queries *q,
-			      float *cx, float *cy, float *qbias)
+static int up_factor(const struct frame_work *w, int l)
+{
+	return w->up->width < w->src.lv[l]->width ? 2 : 1;
+}
+
+/* Level l's pixel x in the coordinates of the level above. */
+static float to_up(int x, int f)
+{
+	return (x + 0.5f) / (float)f - 0.5f;
+}
+
+/*
+ * For each query of level l, each keyframe's share and its position there,
+ * read from the planes of the level above: log share as a query bias, the
+ * position (brought to level l) as the window centre.
+ */
+static int centres_from_above(const struct frame_work *w, int l,
+			      const attn_queries *q, float *cx, float *cy,
+			      float *qbias)
 {
 	const attn_frame *up = w->up;
-	int uw = up->width, uh = up->height;
+	int uw = up->width, uh = up->height, f = up_factor(w, l);
 
 	for (int i = 0; i < q->n; i++) {
-		float X = (q->x[i] - 0.5f) * 0.5f, Y = (q->y[i] - 0.5f) * 0.5f;
+		float X = to_up(q->x[i], f), Y = to_up(q->y[i], f);
 		float share[ATTN_MAX_SLOTS], total = 0.0f;
 
 		for (int s = 0; s < w->n; s++) {
@@ -718,13 +734,14 @@ static int centres_from_above(const struct frame_work *w, const attn_queries *q,
 
 			share[s] = m;
 			total += m;
-			cx[k] = m > 1e-6f ? 2.0f * mx / m + 0.5f : (float)q->x[i];
-			cy[k] = m > 1e-6f ? 2.0f * my / m + 0.5f : (float)q->y[i];
+			cx[k] = m > 1e-6f ? f * mx / m + 0.5f * (f - 1) : (float)q->x[i];
+			cy[k] = m > 1e-6f ? f * my / m + 0.5f * (f - 1) : (float)q->y[i];
 		}
 		for (int s = 0; s < w->n; s++) {
-			float f = total > 0.0f ? share[s] / total : 0.0f;
+			float share_s = total > 0.0f ? share[s] / total : 0.0f;
 
-			qbias[(size_t)s * q->n + i] = f >= MIN_SHARE ? logf(f) : ATTN_NEG;
+			qbias[(size_t)s * q->n + i] = share_s >= MIN_SHARE ?
+						      logf(share_s) : ATTN_NEG;
 		}
 	}
 	return 0;
@@ -735,6 +752,7 @@ static int coverage_below(const struct frame_work *w, int l, float *cov)
 {
 	const attn_frame *lv = w->src.lv[l];
 	float *ucov = malloc(sizeof(float) * w->up->width * w->up->height);
+	int f = up_factor(w, l);
 
 	if (!ucov)
 		return -ENOMEM;
@@ -742,8 +760,7 @@ static int coverage_below(const struct frame_work *w, int l, float *cov)
 	for (int y = 0; y < lv->height; y++)
 		for (int x = 0; x < lv->width; x++)
 			cov[(size_t)y * lv->width + x] = attn_sample(ucov,
-				w->up->width, w->up->height, (x - 0.5f) * 0.5f,
-				(y - 0.5f) * 0.5f);
+				w->up->width, w->up->height, to_up(x, f), to_up(y, f));
 	free(ucov);
 	return 0;
 }
@@ -846,7 +863,7 @@ static int level_setup(struct frame_work *w, int l, struct level_pass *lp,
 	lp->qbias = *buf + 2 * n;
 	lp->entropy = *buf + 3 * n;
 	lp->level = l;
-	return centres_from_above(w, q, *buf, *buf + n, *buf + 2 * n);
+	return centres_from_above(w, l, q, *buf, *buf + n, *buf + 2 * n);
 }
 
 static int mid_levels(struct frame_work *w)

@@ -43,11 +43,26 @@ static const struct cli_opt *find(const struct cli_opt *opts, const char *arg,
 	return NULL;
 }
 
-static int apply_env(const struct cli_opt *opts, char *err, size_t errlen)
+/* 1 when argv sets option o ("--flag", "--flag=..."). */
+static int given(const struct cli_opt *o, int argc, char **argv)
+{
+	size_t len = strlen(o->flag);
+
+	for (int i = 0; i < argc; i++)
+		if (!strncmp(argv[i], o->flag, len) &&
+		    (argv[i][len] == '\0' || argv[i][len] == '='))
+			return 1;
+	return 0;
+}
+
+/* The variables of the options the command line does not set. */
+static int apply_env(const struct cli_opt *opts, int argc, char **argv,
+		     char *err, size_t errlen)
 {
 	for (const struct cli_opt *o = opts; o->flag; o++) {
 		const char *v = o->env ? getenv(o->env) : NULL;
-		int ret = v && *v ? set_value(o, o->env, v, err, errlen) : 0;
+		int ret = v && *v && !given(o, argc, argv) ?
+			  set_value(o, o->env, v, err, errlen) : 0;
 
 		if (ret < 0)
 			return ret;
@@ -58,7 +73,7 @@ static int apply_env(const struct cli_opt *opts, char *err, size_t errlen)
 int cli_args_parse(const struct cli_opt *opts, int argc, char **argv, char *err,
 		   size_t errlen)
 {
-	int ret = apply_env(opts, err, errlen);
+	int ret = apply_env(opts, argc, argv, err, errlen);
 
 	for (int i = 0; ret >= 0 && i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
@@ -74,7 +89,8 @@ int cli_args_parse(const struct cli_opt *opts, int argc, char **argv, char *err,
 			*(int *)o->target = 1;
 			continue;
 		}
-		if (!value && i + 1 >= argc) {
+		/* "--data --quiet" is a forgotten value, not a folder named --quiet */
+		if (!value && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
 			snprintf(err, errlen, "%s needs a value", o->flag);
 			return -EINVAL;
 		}

@@ -388,7 +388,8 @@ int pipe_job_run(const api_spec *spec, const struct pipe_job_files *files,
 		fill_result(&j, res);
 	if (ret == -ECANCELED)
 		pipe_errf(err, errlen, "canceled");
-	pipe_err_default(err, errlen, "job", ret);
+	if (ret < 0)
+		pipe_err_default(err, errlen, "job", ret);
 	job_release(&j);
 	return ret;
 }

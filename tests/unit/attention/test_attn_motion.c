@@ -24,6 +24,23 @@
 #define RANGE 8
 #define TOL 0.25f
 
+
+/* Motion from a to b (a's mask may be NULL), through the prepared frames. */
+static int estimate(const float *a, const float *b, const float *weight,
+		    attn_motion **m)
+{
+	attn_motion_frame *fa = NULL, *fb = NULL;
+	int ret = attn_motion_frame_create(a, weight, W, H, &fa);
+
+	if (ret >= 0)
+		ret = attn_motion_frame_create(b, NULL, W, H, &fb);
+	if (ret >= 0)
+		ret = attn_motion_estimate(fa, fb, CELL, RANGE, m);
+	attn_motion_frame_free(fa);
+	attn_motion_frame_free(fb);
+	return ret;
+}
+
 static struct texture luma_texture(uint64_t seed)
 {
 	struct test_rng rng = { seed };
@@ -40,7 +57,7 @@ static attn_motion *estimate_shift(const struct texture *t, float dx, float dy,
 
 	texture_fill(t, a, W, H, 0, 0);
 	texture_fill(t, b, W, H, dx, dy);
-	assert_int_equal(attn_motion_estimate(a, b, weight, W, H, CELL, RANGE, &m), 0);
+	assert_int_equal(estimate(a, b, weight, &m), 0);
 	free(a);
 	free(b);
 	return m;
@@ -125,7 +142,7 @@ static void test_brightness_change_does_not_move(void **state)
 	/* brighter, and more so to the right */
 	for (int i = 0; i < W * H; i++)
 		b[i] += 0.1f + 0.3f * (float)(i % W) / W;
-	assert_int_equal(attn_motion_estimate(a, b, NULL, W, H, CELL, RANGE, &m), 0);
+	assert_int_equal(estimate(a, b, NULL, &m), 0);
 	assert_field(m, 2, -1, TOL);
 	attn_motion_free(m);
 	free(a);
@@ -168,8 +185,7 @@ static void square_motion(struct square sq, int weighted, float px, float py,
 	attn_motion *m;
 
 	moving_square(sq, a, b, mask);
-	assert_int_equal(attn_motion_estimate(a, b, weighted ? mask : NULL, W, H, CELL,
-					      RANGE, &m), 0);
+	assert_int_equal(estimate(a, b, weighted ? mask : NULL, &m), 0);
 	attn_motion_at(m, px, py, dx, dy);
 	attn_motion_free(m);
 	free(a);
@@ -225,6 +241,20 @@ static void test_motion_at_interpolates(void **state)
 	attn_motion_free(m);
 }
 
+/* A square of one and a half cells: unweighted, its centre's motion is mixed with the background's. */
+static void test_weight_mask_small_region(void **state)
+{
+	struct square sq = { 72, 40, 48 };
+	float dx, dy;
+
+	(void)state;
+	square_motion(sq, 0, 96.0f, 64.0f, &dx, &dy);
+	assert_true(fabsf(dx + 3.0f) > 1.0f || fabsf(dy - 2.0f) > 1.0f);
+	square_motion(sq, 1, 96.0f, 64.0f, &dx, &dy);
+	assert_float_equal(dx, -3.0f, TOL);
+	assert_float_equal(dy, 2.0f, TOL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_subpixel_shift),
 		cmocka_unit_test(test_brightness_change_does_not_move),
 		cmocka_unit_test(test_weight_mask_follows_the_masked_region),
+		cmocka_unit_test(test_weight_mask_small_region),
 		cmocka_unit_test(test_motion_at_interpolates),
 	};
 

@@ -337,10 +337,18 @@ static void test_bad_arguments(void **state)
 	key_free(&k);
 }
 
+/* 96x64 is under the coarse level's size: the pyramid has one level. */
+static void test_single_level_frame_returns_the_edit(void **state)
+{
+	(void)state;
+	check_identity(96, 64, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identical_keyframe_returns_the_edit),
+		cmocka_unit_test(test_single_level_frame_returns_the_edit),
 		cmocka_unit_test(test_moved_object_carries_the_edit),
 		cmocka_unit_test(test_coverage_is_the_given_mask),
 		cmocka_unit_test(test_tracking_follows_the_object),

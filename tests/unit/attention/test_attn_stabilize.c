@@ -216,6 +216,13 @@ static void test_track_mask_follows_a_shift(void **state)
 	check_track_rect(8, 8, 112, 80);
 }
 
+/* A mask away from the right edge: the cells right of it see none of it. */
+static void test_track_mask_of_a_central_region(void **state)
+{
+	(void)state;
+	check_track_rect(32, 24, 96, 72);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_thread_count_does_not_change_the_result),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_track_mask_follows_a_shift),
+		cmocka_unit_test(test_track_mask_of_a_central_region),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

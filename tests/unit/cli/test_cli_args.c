@@ -2,25 +2,19 @@
  * cli_args: "--flag value" and "--flag=value", environment twins, the flag
  * winning over its variable, numbers that are not whole numbers, unknown
  * options, missing values, and the forms of on/off flags.
- *
- * cli/ is not one of the Makefile's libraries (its objects go straight
- * into the binary), so the file under test is compiled in here. Its entry
- * point is renamed for this copy: once the dependency file lists
- * cli/cli_args.c, the test rule also compiles that file on its own, and
- * the two copies must not collide.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-#define cli_args_parse test_cli_args_parse
-#include "cli/cli_args.c"
+#include "cli/cli_args.h"
 
 #define ERR_LEN 256
 
@@ -101,15 +95,20 @@ static void test_flag_equals_value(void **state)
 static void test_repeats_and_signs(void **state)
 {
 	char *argv[] = { "--port", "1", "--port=-7", "--data", "--quiet", NULL };
+	char *dashes[] = { "--data=--odd", NULL };
 	struct settings s;
 	char err[ERR_LEN];
 
 	(void)state;
+	/* a value that looks like a flag is a forgotten value */
+	assert_int_equal(parse(&s, argv, err), -EINVAL);
+	assert_non_null(strstr(err, "--data needs a value"));
+	argv[3] = NULL;
 	assert_int_equal(parse(&s, argv, err), 0);
 	assert_int_equal(s.port, -7);
-	/* a value is whatever follows, even if it looks like a flag */
-	assert_string_equal(s.data, "--quiet");
-	assert_int_equal(s.quiet, 0);
+	/* with "=", the value is whatever follows */
+	assert_int_equal(parse(&s, dashes, err), 0);
+	assert_string_equal(s.data, "--odd");
 }
 
 static void test_environment_twins(void **state)
@@ -180,6 +179,20 @@ static void test_bad_number_in_variable(void **state)
 	assert_int_equal(parse(&s, argv, err), -EINVAL);
 	assert_non_null(strstr(err, "MASKATTN_TEST_PORT"));
 	assert_non_null(strstr(err, "eighty"));
+	clear_env(NULL);
+}
+
+/* A flag wins over its variable, even over one that would not parse. */
+static void test_flag_hides_a_bad_variable(void **state)
+{
+	char *argv[] = { "--port=80", NULL };
+	struct settings s;
+	char err[ERR_LEN];
+
+	(void)state;
+	setenv("MASKATTN_TEST_PORT", "eighty", 1);
+	assert_int_equal(parse(&s, argv, err), 0);
+	assert_int_equal(s.port, 80);
 	clear_env(NULL);
 }
 
@@ -279,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_flag_wins_over_variable),
 		cmocka_unit_test(test_bad_numbers),
 		cmocka_unit_test(test_bad_number_in_variable),
+		cmocka_unit_test(test_flag_hides_a_bad_variable),
 		cmocka_unit_test(test_unknown_options),
 		cmocka_unit_test(test_missing_values),
 		cmocka_unit_test(test_flag_forms),

@@ -268,10 +268,23 @@ static void test_limits(void **state)
 	assert_int_equal(log.calls, 1);
 }
 
+/* A job that succeeds has nothing to tell the user. */
+static void test_success_leaves_no_message(void **state)
+{
+	struct pipe_job_opts opts = { 0 };
+	struct progress_log log;
+	char err[ERR_LEN];
+
+	(void)state;
+	assert_int_equal(run_job(propagate_spec("clip.mp4", 0), "clip.mp4", &opts, 0, &log, err), 0);
+	assert_string_equal(err, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_propagate_end_to_end),
+		cmocka_unit_test(test_success_leaves_no_message),
 		cmocka_unit_test(test_stabilize_end_to_end),
 		cmocka_unit_test(test_cancel_from_progress),
 		cmocka_unit_test(test_missing_video),

@@ -15,6 +15,8 @@
 #ifndef ATTN_ATTEND_H
 #define ATTN_ATTEND_H
 
+#include <stdint.h>
+
 #include "attention/attn_feature.h"
 #include "attention/attn_pool.h"
 
@@ -53,7 +55,9 @@ struct attn_dense {
 struct attn_window {
 	struct attn_feat keys;  /* key features; the reference's size */
 	const float *value[ATTN_VAL_MAX];  /* dv value planes, reference size */
+	const uint8_t *value8[ATTN_VAL_MAX];   /* when set, read instead: 0..255 is 0..1 */
 	const float *bias;      /* plane of score bias, or NULL */
+	const float *mask;      /* or a coverage plane: bias log(mask), none at 0 */
 	const float *cx, *cy;   /* per query window centre, reference pixels */
 	const float *qbias;     /* per query bias, or NULL */
 	int radius;

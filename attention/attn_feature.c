@@ -9,6 +9,12 @@ int attn_feat_dim(const struct attn_feat *f)
 	return f->n * side * side;
 }
 
+/* Sample i of plane c, as a float 0..1 whichever way it is stored. */
+static inline float sample(const struct attn_feat *f, int c, size_t i)
+{
+	return f->plane8[c] ? f->plane8[c][i] * (1.0f / 255.0f) : f->plane[c][i];
+}
+
 static int clampi(int v, int lo, int hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
@@ -17,15 +23,14 @@ static int clampi(int v, int lo, int hi)
 /* One plane's patch at (x, y) into out; returns the number of values. */
 static int patch(const struct attn_feat *f, int c, int x, int y, float *out)
 {
-	const float *p = f->plane[c];
 	int r = f->radius, n = 0;
 	float mean = 0.0f;
 
 	for (int dy = -r; dy <= r; dy++) {
-		const float *row = p + (size_t)clampi(y + dy, 0, f->height - 1) * f->width;
+		size_t row = (size_t)clampi(y + dy, 0, f->height - 1) * f->width;
 
 		for (int dx = -r; dx <= r; dx++)
-			out[n++] = row[clampi(x + dx, 0, f->width - 1)];
+			out[n++] = sample(f, c, row + clampi(x + dx, 0, f->width - 1));
 	}
 	if (f->zero_mean[c]) {
 		for (int i = 0; i < n; i++)
@@ -56,18 +61,19 @@ void attn_feat_gather(const struct attn_feat *f, const int *xs, const int *ys,
 static int patch_inside(const struct attn_feat *f, int c, int x, int y, float *out)
 {
 	int r = f->radius, side = 2 * r + 1, n = 0;
-	const float *p = f->plane[c] + (size_t)(y - r) * f->width + (x - r);
+	size_t p = (size_t)(y - r) * f->width + (x - r);
 	float mean = 0.0f, wt = f->weight[c];
 
-	if (f->zero_mean[c]) {
-		for (int dy = 0; dy < side; dy++)
-			for (int dx = 0; dx < side; dx++)
-				mean += p[(size_t)dy * f->width + dx];
-		mean /= (float)(side * side);
-	}
 	for (int dy = 0; dy < side; dy++, p += f->width)
 		for (int dx = 0; dx < side; dx++)
-			out[n++] = wt * (p[dx] - mean);
+			out[n++] = sample(f, c, p + dx);
+	if (f->zero_mean[c]) {
+		for (int i = 0; i < n; i++)
+			mean += out[i];
+		mean /= (float)n;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = wt * (out[i] - mean);
 	return n;
 }
 

@@ -7,6 +7,8 @@
 #ifndef ATTN_FEATURE_H
 #define ATTN_FEATURE_H
 
+#include <stdint.h>
+
 #define ATTN_FEAT_MAX 8
 
 /* Planes are borrowed. */
@@ -16,6 +18,7 @@ struct attn_feat {
 	int radius;                     /* patch radius: 1 is 3x3 */
 	int n;                          /* planes in use */
 	const float *plane[ATTN_FEAT_MAX];
+	const uint8_t *plane8[ATTN_FEAT_MAX];   /* when set, read instead of plane: 0..255 is 0..1 */
 	float weight[ATTN_FEAT_MAX];
 	unsigned char zero_mean[ATTN_FEAT_MAX];
 };

@@ -34,6 +34,22 @@ void attn_frame_free(attn_frame *frame)
 	free(frame);
 }
 
+int attn_frame_from_yuv8(const struct attn_yuv8 *frame, attn_frame *out)
+{
+	size_t n = (size_t)frame->width * frame->height;
+
+	if (out->width != frame->width || out->height != frame->height ||
+	    out->planes < 3)
+		return -EINVAL;
+	for (int c = 0; c < 3; c++) {
+		float *dst = attn_plane(out, c);
+
+		for (size_t i = 0; i < n; i++)
+			dst[i] = frame->plane[c][i] / 255.0f;
+	}
+	return 0;
+}
+
 int attn_frame_clone(const attn_frame *src, attn_frame **out)
 {
 	int ret = attn_frame_create(src->width, src->height, src->planes, out);

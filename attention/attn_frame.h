@@ -8,6 +8,7 @@
 #define ATTN_FRAME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct attn_frame {
 	int width;
@@ -15,6 +16,18 @@ typedef struct attn_frame {
 	int planes;
 	float *data;            /* planes * width * height floats, owned */
 } attn_frame;
+
+/*
+ * A decoded frame as 8-bit planes, three of width * height samples (YUV
+ * 4:4:4, no row padding). Four times smaller than an attn_frame: the
+ * frames a job holds at once (stabilize's window) are kept this way and
+ * read as they are. Planes are borrowed.
+ */
+struct attn_yuv8 {
+	int width;
+	int height;
+	const uint8_t *plane[3];
+};
 
 /* A zeroed frame. Returns 0, -EINVAL or -ENOMEM. */
 int attn_frame_create(int width, int height, int planes, attn_frame **out);
@@ -24,6 +37,9 @@ static inline float *attn_plane(const attn_frame *frame, int plane)
 {
 	return frame->data + (size_t)plane * frame->width * frame->height;
 }
+
+/* frame's samples as floats 0..1 into out (3 planes, the same size). */
+int attn_frame_from_yuv8(const struct attn_yuv8 *frame, attn_frame *out);
 
 /* A copy owned by the caller. */
 int attn_frame_clone(const attn_frame *src, attn_frame **out);

@@ -327,6 +327,21 @@ static void estimate_cells(const struct pyramids *p, attn_motion *m, int range,
 		}
 }
 
+/* Searches stop at half resolution where there are levels enough. */
+static int finest_level(int levels)
+{
+	return levels > 2 ? 1 : 0;
+}
+
+/* The full-size level is never searched then: its memory goes back. */
+static void drop_level0(struct pyramid *py)
+{
+	if (py->n > 0) {
+		free(py->l[0].p);
+		py->l[0].p = NULL;
+	}
+}
+
 int attn_motion_frame_create(const float *luma, const float *weight, int width,
 			     int height, attn_motion_frame **out)
 {
@@ -344,8 +359,28 @@ int attn_motion_frame_create(const float *luma, const float *weight, int width,
 		attn_motion_frame_free(f);
 		return ret;
 	}
+	if (finest_level(levels) > 0) {
+		drop_level0(&f->luma);
+		drop_level0(&f->weight);
+	}
 	*out = f;
 	return 0;
+}
+
+int attn_motion_frame_create8(const uint8_t *luma, const float *weight,
+			      int width, int height, attn_motion_frame **out)
+{
+	size_t n = (size_t)width * height;
+	float *tmp = malloc(sizeof(float) * (n ? n : 1));
+	int ret;
+
+	if (!tmp)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = luma[i] * (1.0f / 255.0f);
+	ret = attn_motion_frame_create(tmp, weight, width, height, out);
+	free(tmp);
+	return ret;
 }
 
 void attn_motion_frame_free(attn_motion_frame *f)
@@ -362,7 +397,7 @@ int attn_motion_estimate(const attn_motion_frame *a, const attn_motion_frame *b,
 {
 	struct pyramids p = {
 		.a = &a->luma, .b = &b->luma, .w = a->weight.n ? &a->weight : NULL,
-		.finest = a->luma.n > 2 ? 1 : 0,
+		.finest = finest_level(a->luma.n),
 	};
 	unsigned char *valid;
 	attn_motion *m;

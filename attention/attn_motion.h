@@ -12,6 +12,8 @@
 #ifndef ATTN_MOTION_H
 #define ATTN_MOTION_H
 
+#include <stdint.h>
+
 typedef struct attn_motion {
 	int width, height;      /* frame size */
 	int cell;               /* pixels per grid cell */
@@ -30,6 +32,10 @@ typedef struct attn_motion_frame attn_motion_frame;
 
 int attn_motion_frame_create(const float *luma, const float *weight, int width,
 			     int height, attn_motion_frame **out);
+
+/* The same from 8-bit luma (0..255). */
+int attn_motion_frame_create8(const uint8_t *luma, const float *weight,
+			      int width, int height, attn_motion_frame **out);
 void attn_motion_frame_free(attn_motion_frame *f);
 
 /*

@@ -34,14 +34,14 @@
 #define MAX_SOURCES (2 * 15 + 1 + ATTN_MAX_SLOTS)
 
 struct stab_source {
-	const attn_frame *frame;        /* keys and values */
+	const struct attn_yuv8 *frame8; /* keys and values: a neighbour's */
+	const attn_frame *frame;        /* or a reference keyframe's */
 	int offset;                     /* frames from t; neighbours only */
 	int is_ref;
 	long long key;                  /* its motion cache key */
 	const attn_motion_frame *mf;    /* its pyramid, from the cache */
 	const float *mask;              /* its coverage, or NULL */
 	attn_motion *motion;            /* from t to it, owned */
-	float *bias;                    /* log of mask, owned, or NULL */
 	float *cx, *cy;                 /* window centres per query, owned */
 };
 
@@ -60,38 +60,55 @@ static struct attn_feat flat_feat(const attn_frame *f)
 	return ft;
 }
 
+static struct attn_feat source_feat(const struct stab_source *s)
+{
+	struct attn_feat ft;
+
+	if (s->frame)
+		return flat_feat(s->frame);
+	ft = (struct attn_feat){ .width = s->frame8->width,
+				 .height = s->frame8->height, .radius = 1, .n = 1 };
+	ft.plane8[0] = s->frame8->plane[0];
+	ft.weight[0] = 1.0f;
+	ft.zero_mean[0] = 1;
+	return ft;
+}
+
+static void source_values(const struct stab_source *s, struct attn_window *w)
+{
+	for (int c = 0; c < 3; c++) {
+		if (s->frame)
+			w->value[c] = attn_plane(s->frame, c);
+		else
+			w->value8[c] = s->frame8->plane[c];
+	}
+}
+
+static int source_pyramid(const struct stab_source *s, attn_motion_frame **out)
+{
+	if (s->frame)
+		return attn_motion_frame_create(attn_plane(s->frame, 0), NULL,
+						s->frame->width, s->frame->height,
+						out);
+	return attn_motion_frame_create8(s->frame8->plane[0], NULL,
+					 s->frame8->width, s->frame8->height, out);
+}
+
 static void source_release(struct stab_source *s)
 {
 	attn_motion_free(s->motion);
-	free(s->bias);
 	free(s->cx);
 	free(s->cy);
 	memset(s, 0, sizeof(*s));
 }
 
-static int log_mask(const float *mask, size_t n, float **out)
-{
-	float *b;
-
-	*out = NULL;
-	if (!mask)
-		return 0;
-	b = malloc(sizeof(float) * n);
-	if (!b)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		b[i] = mask[i] > EPS_COVER ? logf(mask[i]) : ATTN_NEG;
-	*out = b;
-	return 0;
-}
-
 /* Motion from t to the source. */
 static int source_motion(struct stab_source *s, const attn_motion_frame *t_mf,
-			 const attn_frame *t_frame)
+			 const struct attn_yuv8 *t_frame)
 {
 	int range = s->is_ref ? REF_RANGE : MOTION_RANGE * abs(s->offset);
 
-	if (s->frame == t_frame)
+	if (s->frame8 == t_frame)
 		return attn_motion_zero(t_frame->width, t_frame->height, MOTION_CELL,
 					&s->motion);
 	return attn_motion_estimate(t_mf, s->mf, MOTION_CELL, range, &s->motion);
@@ -136,10 +153,7 @@ static int cache_sources(attn_engine *e, struct stab_source *src, int n)
 			continue;
 		if (free_slot < 0)
 			return -ENOSPC;
-		ret = attn_motion_frame_create(attn_plane(src[j].frame, 0), NULL,
-					       src[j].frame->width,
-					       src[j].frame->height,
-					       &c[free_slot].mf);
+		ret = source_pyramid(&src[j], &c[free_slot].mf);
 		if (ret < 0)
 			return ret;
 		c[free_slot].key = src[j].key;
@@ -151,7 +165,7 @@ static int cache_sources(attn_engine *e, struct stab_source *src, int n)
 struct motion_run {
 	struct stab_source *src;
 	const attn_motion_frame *t_mf;
-	const attn_frame *t_frame;
+	const struct attn_yuv8 *t_frame;
 	int *ret;
 };
 
@@ -168,7 +182,7 @@ static void motion_task(void *ctx, int i, int worker)
  * threads; t's own pyramid carries its mask.
  */
 static int all_motions(attn_engine *e, struct stab_source *src, int n,
-		       const attn_frame *t_frame, const float *t_mask)
+		       const struct attn_yuv8 *t_frame, const float *t_mask)
 {
 	int ret[MAX_SOURCES] = { 0 };
 	attn_motion_frame *t_mf;
@@ -176,9 +190,9 @@ static int all_motions(attn_engine *e, struct stab_source *src, int n,
 	int err = cache_sources(e, src, n);
 
 	if (err >= 0)
-		err = attn_motion_frame_create(attn_plane(t_frame, 0), t_mask,
-					       t_frame->width, t_frame->height,
-					       &t_mf);
+		err = attn_motion_frame_create8(t_frame->plane[0], t_mask,
+						t_frame->width, t_frame->height,
+						&t_mf);
 	if (err < 0)
 		return err;
 	r.t_mf = t_mf;
@@ -230,14 +244,11 @@ static void remove_jitter(struct stab_source *src, int n)
 	}
 }
 
-/* The source's key bias, and each query's window centre. */
+/* Each query's window centre in the source. */
 static int source_windows(struct stab_source *s, const attn_queries *q)
 {
 	const attn_motion *m = s->motion;
-	int ret = log_mask(s->mask, (size_t)m->width * m->height, &s->bias);
 
-	if (ret < 0)
-		return ret;
 	s->cx = malloc(sizeof(float) * (q->n ? q->n : 1));
 	s->cy = malloc(sizeof(float) * (q->n ? q->n : 1));
 	if (!s->cx || !s->cy)
@@ -272,12 +283,11 @@ static int stab_step(attn_engine *e, const attn_frame *query_frame,
 
 	for (int i = 0; i < n_src; i++) {
 		win[i] = (struct attn_window){
-			.keys = flat_feat(src[i].frame), .bias = src[i].bias,
+			.keys = source_feat(&src[i]), .mask = src[i].mask,
 			.cx = src[i].cx, .cy = src[i].cy, .radius = e->p.window,
 			.lambda = lambda,
 		};
-		for (int c = 0; c < 3; c++)
-			win[i].value[c] = attn_plane(src[i].frame, c);
+		source_values(&src[i], &win[i]);
 	}
 	return attn_attend(e->pool, &job, &info->stats);
 }
@@ -295,7 +305,7 @@ static void scatter_result(const attn_queries *q, const float *out,
 	}
 }
 
-static int collect_sources(int t, const attn_frame *const *window,
+static int collect_sources(int t, const struct attn_yuv8 *const *window,
 			   const float *const *masks, int k,
 			   const struct attn_keyframe *refs, int n_refs,
 			   struct stab_source *src)
@@ -305,7 +315,7 @@ static int collect_sources(int t, const attn_frame *const *window,
 	for (int j = 0; j <= 2 * k; j++) {
 		if (!window[j])
 			continue;
-		src[n].frame = window[j];
+		src[n].frame8 = window[j];
 		src[n].mask = masks ? masks[j] : NULL;
 		src[n].offset = j - k;
 		src[n].key = (long long)t + j - k;
@@ -321,19 +331,21 @@ static int collect_sources(int t, const attn_frame *const *window,
 	return n;
 }
 
-static int run_steps(attn_engine *e, const attn_frame *t_frame,
+/*
+ * result starts as t; each step writes the covered pixels. The first step
+ * reads no features; later ones match against the result so far.
+ */
+static int run_steps(attn_engine *e, const struct attn_yuv8 *t_frame,
 		     const attn_queries *q, struct stab_source *src, int n_src,
 		     attn_frame *result, struct attn_frame_info *info)
 {
 	float *out = malloc(sizeof(float) * (q->n ? q->n : 1) * 3);
 	float *ent = malloc(sizeof(float) * (q->n ? q->n : 1));
-	float sigma2 = GUIDED_SOFTNESS * attn_content_scale(t_frame, 1, NULL);
-	int ret = out && ent ? 0 : -ENOMEM;
+	int ret = out && ent ? attn_frame_from_yuv8(t_frame, result) : -ENOMEM;
+	float sigma2 = GUIDED_SOFTNESS * attn_content_scale(result, 1, NULL);
 
-	memcpy(result->data, t_frame->data,
-	       sizeof(float) * 3 * t_frame->width * t_frame->height);
 	for (int step = 0; ret >= 0 && step < e->p.steps; step++) {
-		ret = stab_step(e, step ? result : t_frame, q, src, n_src,
+		ret = stab_step(e, result, q, src, n_src,
 				step ? PRIOR_GUIDED : PRIOR_FIRST, step ? sigma2 : 0.0f,
 				out, ent, info);
 		if (ret >= 0)
@@ -348,12 +360,12 @@ static int run_steps(attn_engine *e, const attn_frame *t_frame,
 	return ret;
 }
 
-int attn_stabilize(attn_engine *e, int t, const attn_frame *const *window,
+int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 		   const float *const *masks, const struct attn_keyframe *refs,
 		   int n_refs, attn_frame *result, struct attn_frame_info *info)
 {
 	int k = e->p.temporal, n_src, ret;
-	const attn_frame *cur = window[k];
+	const struct attn_yuv8 *cur = window[k];
 	struct stab_source src[MAX_SOURCES] = { 0 };
 	attn_queries *q = NULL;
 
@@ -377,17 +389,17 @@ int attn_stabilize(attn_engine *e, int t, const attn_frame *const *window,
 	return ret;
 }
 
-int attn_track_mask(attn_engine *e, const attn_frame *from, const float *mask,
-		    const attn_frame *to, float *out)
+int attn_track_mask(attn_engine *e, const struct attn_yuv8 *from,
+		    const float *mask, const struct attn_yuv8 *to, float *out)
 {
 	int w = to->width, h = to->height, ret;
 	attn_motion_frame *a = NULL, *b = NULL;
 	attn_motion *m = NULL;
 
 	(void)e;
-	ret = attn_motion_frame_create(attn_plane(from, 0), mask, w, h, &a);
+	ret = attn_motion_frame_create8(from->plane[0], mask, w, h, &a);
 	if (ret >= 0)
-		ret = attn_motion_frame_create(attn_plane(to, 0), NULL, w, h, &b);
+		ret = attn_motion_frame_create8(to->plane[0], NULL, w, h, &b);
 	if (ret >= 0)
 		ret = attn_motion_estimate(a, b, MOTION_CELL, MOTION_RANGE, &m);
 	for (int y = 0; ret >= 0 && y < h; y++)

@@ -59,6 +59,34 @@ int pipe_frame_to_attn(const AVFrame *frame, attn_frame *out)
 	return 0;
 }
 
+int pipe_frame_to_yuv8(const AVFrame *frame, uint8_t *planes,
+		       struct attn_yuv8 *yuv)
+{
+	int w = frame->width, h = frame->height, sx, sy;
+	size_t n = (size_t)w * h;
+	float *tmp, *full;
+
+	if (!supported(frame))
+		return -EINVAL;
+	tmp = malloc(sizeof(float) * n * 2);
+	if (!tmp)
+		return -ENOMEM;
+	full = tmp + n;
+	chroma_shift(frame, &sx, &sy);
+	for (int c = 0; c < 3; c++) {
+		uint8_t *dst = planes + (size_t)c * n;
+
+		plane_to_float(frame, c, c ? sx : 0, c ? sy : 0, tmp, full);
+		for (size_t i = 0; i < n; i++)
+			dst[i] = (uint8_t)lrintf(full[i] * 255.0f);
+		yuv->plane[c] = dst;
+	}
+	yuv->width = w;
+	yuv->height = h;
+	free(tmp);
+	return 0;
+}
+
 /* Mean of v over the luma pixels a chroma sample (cx, cy) covers. */
 static float cell_mean(const float *v, int w, int h, int sx, int sy, int cx, int cy)
 {

@@ -17,6 +17,14 @@
 int pipe_frame_to_attn(const AVFrame *frame, attn_frame *out);
 
 /*
+ * frame (YUV420P or YUV444P, 8-bit) into planes (3 * width * height bytes,
+ * 4:4:4, no padding) and the view yuv of them: the compact form the
+ * engine reads frames it holds in numbers.
+ */
+int pipe_frame_to_yuv8(const AVFrame *frame, uint8_t *planes,
+		       struct attn_yuv8 *yuv);
+
+/*
  * A new frame (owned by the caller, src's format, size and pts):
  *     src + weight * coverage * (result - src)
  * per plane at its own resolution, so where the coverage is 0 the source's

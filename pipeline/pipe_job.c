@@ -27,7 +27,8 @@
 struct slot {
 	int64_t index;          /* -1: empty */
 	AVFrame *av;            /* the decoded frame */
-	attn_frame *f;          /* its planes */
+	uint8_t *samples;       /* its 4:4:4 planes, owned */
+	struct attn_yuv8 yuv;   /* the view of them the engine reads */
 	float *cov;             /* its coverage, NULL: everything */
 };
 
@@ -49,6 +50,7 @@ struct job {
 	pipe_keys *keys;
 	attn_engine *engine;
 	attn_frame *result;
+	attn_frame *work;       /* propagate: the frame being made, as floats */
 	float *cov;             /* the coverage of the frame being made */
 	struct attn_frame_info stats;
 	double start;
@@ -70,7 +72,7 @@ static struct slot *slot_of(struct job *j, int64_t index)
 static void slot_release(struct slot *s)
 {
 	av_frame_free(&s->av);
-	attn_frame_free(s->f);
+	free(s->samples);
 	free(s->cov);
 	memset(s, 0, sizeof(*s));
 	s->index = -1;
@@ -150,6 +152,8 @@ static int open_engine(struct job *j)
 
 	if (ret >= 0)
 		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->result);
+	if (ret >= 0 && j->spec->mode == API_MODE_PROPAGATE)
+		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->work);
 	if (ret >= 0) {
 		j->cov = malloc(sizeof(float) * j->info->width * j->info->height);
 		ret = j->cov ? 0 : -ENOMEM;
@@ -177,7 +181,8 @@ static int slot_coverage(struct job *j, struct slot *s)
 	prev = s->index > 0 ? slot_of(j, s->index - 1) : NULL;
 	if (j->spec->mode == API_MODE_STABILIZE && pipe_masks_tracked(j->masks) &&
 	    !anchor && prev && prev->index == s->index - 1 && prev->cov && j->k > 0)
-		return attn_track_mask(j->engine, prev->f, prev->cov, s->f, s->cov);
+		return attn_track_mask(j->engine, &prev->yuv, prev->cov, &s->yuv,
+				       s->cov);
 	return pipe_masks_at(j->masks, PIPE_MASK_MAIN, s->index, s->cov, j->err,
 			     j->errlen);
 }
@@ -201,9 +206,8 @@ static int read_one(struct job *j)
 		name_video(j);
 		return ret;
 	}
-	ret = attn_frame_create(j->info->width, j->info->height, 3, &s->f);
-	if (ret >= 0)
-		ret = pipe_frame_to_attn(s->av, s->f);
+	s->samples = malloc((size_t)3 * j->info->width * j->info->height);
+	ret = s->samples ? pipe_frame_to_yuv8(s->av, s->samples, &s->yuv) : -ENOMEM;
 	if (ret >= 0)
 		ret = slot_coverage(j, s);
 	j->read++;
@@ -231,14 +235,16 @@ static int run_propagate(struct job *j, int64_t t, struct slot *cur)
 
 	if (ret < 0)
 		return ret;
-	ret = attn_propagate(j->engine, (int)t, cur->f, keys, n, given, j->result,
+	ret = attn_frame_from_yuv8(&cur->yuv, j->work);
+	if (ret >= 0)
+		ret = attn_propagate(j->engine, (int)t, j->work, keys, n, given, j->result,
 			     j->cov, &j->stats);
 	return ret;
 }
 
 static int run_stabilize(struct job *j, int64_t t, struct slot *cur)
 {
-	const attn_frame *win[RING_MAX];
+	const struct attn_yuv8 *win[RING_MAX];
 	const float *masks[RING_MAX];
 	struct attn_keyframe refs[2];
 	int n, ret = pipe_keys_around(j->keys, t, refs, &n, j->err, j->errlen);
@@ -249,7 +255,7 @@ static int run_stabilize(struct job *j, int64_t t, struct slot *cur)
 	for (int d = -j->k; d <= j->k; d++) {
 		struct slot *s = t + d >= 0 && t + d < j->frames ? slot_of(j, t + d) : NULL;
 
-		win[d + j->k] = s && s->index == t + d ? s->f : NULL;
+		win[d + j->k] = s && s->index == t + d ? &s->yuv : NULL;
 		masks[d + j->k] = s && s->index == t + d ? s->cov : NULL;
 	}
 	ret = attn_stabilize(j->engine, (int)t, win, masks, refs, n, j->result,
@@ -341,6 +347,7 @@ static void job_release(struct job *j)
 	pipe_masks_free(j->masks);
 	attn_engine_free(j->engine);
 	attn_frame_free(j->result);
+	attn_frame_free(j->work);
 	free(j->cov);
 	pipe_writer_free(j->writer);
 	pipe_reader_free(j->reader);

@@ -112,6 +112,36 @@ static inline attn_frame *yuv_frame(const struct yuv_texture *t, int w, int h,
 	return f;
 }
 
+/* A frame as the engine holds decoded frames: 8-bit planes and their view. */
+struct yuv8_frame {
+	uint8_t *samples;       /* owned: free() */
+	struct attn_yuv8 view;
+};
+
+/*
+ * Rounds f's first three planes to 8-bit levels in place and returns their
+ * 8-bit copy, so the float frame and the 8-bit one hold the same values.
+ */
+static inline struct yuv8_frame yuv8_quantize(attn_frame *f)
+{
+	size_t n = (size_t)f->width * f->height;
+	struct yuv8_frame y = { .samples = malloc(3 * n),
+				.view = { .width = f->width, .height = f->height } };
+
+	for (int c = 0; c < 3; c++) {
+		float *p = attn_plane(f, c);
+
+		for (size_t i = 0; i < n; i++) {
+			float v = p[i] < 0.0f ? 0.0f : p[i] > 1.0f ? 1.0f : p[i];
+
+			y.samples[c * n + i] = (uint8_t)lrintf(v * 255.0f);
+			p[i] = y.samples[c * n + i] / 255.0f;
+		}
+		y.view.plane[c] = y.samples + c * n;
+	}
+	return y;
+}
+
 /* A zeroed plane of w x h floats. */
 static inline float *plane_new(int w, int h)
 {

@@ -29,6 +29,7 @@ static const float gain[FRAMES] = { 1.08f, 0.93f, 1.06f, 0.92f, 1.07f, 0.94f };
 struct clip {
 	attn_frame *clean;
 	attn_frame *frame[FRAMES];
+	struct yuv8_frame frame8[FRAMES];       /* the same, as the engine reads them */
 	float *mask;
 	float *outside;
 };
@@ -47,6 +48,7 @@ static struct clip clip_make(void)
 		for (int i = 0; i < W * H; i++)
 			if (c.mask[i] > 0.5f)
 				attn_plane(c.frame[f], 0)[i] *= gain[f];
+		c.frame8[f] = yuv8_quantize(c.frame[f]);
 	}
 	return c;
 }
@@ -54,8 +56,10 @@ static struct clip clip_make(void)
 static void clip_free(struct clip *c)
 {
 	attn_frame_free(c->clean);
-	for (int f = 0; f < FRAMES; f++)
+	for (int f = 0; f < FRAMES; f++) {
 		attn_frame_free(c->frame[f]);
+		free(c->frame8[f].samples);
+	}
 	free(c->mask);
 	free(c->outside);
 }
@@ -70,7 +74,7 @@ static attn_engine *stabilize_engine(int threads)
 static attn_frame *stabilize(attn_engine *e, const struct clip *c, int t,
 			     const struct attn_keyframe *refs, int n_refs)
 {
-	const attn_frame *win[2 * K + 1];
+	const struct attn_yuv8 *win[2 * K + 1];
 	const float *masks[2 * K + 1];
 	struct attn_frame_info info = { 0 };
 	attn_frame *res;
@@ -78,7 +82,7 @@ static attn_frame *stabilize(attn_engine *e, const struct clip *c, int t,
 	for (int d = -K; d <= K; d++) {
 		int f = t + d;
 
-		win[d + K] = f >= 0 && f < FRAMES ? c->frame[f] : NULL;
+		win[d + K] = f >= 0 && f < FRAMES ? &c->frame8[f].view : NULL;
 		masks[d + K] = c->mask;
 	}
 	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
@@ -159,8 +163,11 @@ static void test_bad_arguments(void **state)
 {
 	struct clip c = clip_make();
 	attn_engine *e = stabilize_engine(1);
-	const attn_frame *win[2 * K + 1] = { c.frame[0], c.frame[1], NULL, c.frame[3], c.frame[4] };
-	const attn_frame *full[2 * K + 1] = { c.frame[0], c.frame[1], c.frame[2], c.frame[3], c.frame[4] };
+	const struct attn_yuv8 *win[2 * K + 1] = { &c.frame8[0].view, &c.frame8[1].view, NULL,
+						   &c.frame8[3].view, &c.frame8[4].view };
+	const struct attn_yuv8 *full[2 * K + 1] = { &c.frame8[0].view, &c.frame8[1].view,
+						    &c.frame8[2].view, &c.frame8[3].view,
+						    &c.frame8[4].view };
 	attn_frame *res, *small, *flat;
 
 	(void)state;
@@ -187,6 +194,7 @@ static void check_track_rect(int x0, int y0, int x1, int y1)
 	struct test_rng rng = { 21 };
 	struct yuv_texture t = yuv_texture_random(&rng);
 	attn_frame *from = yuv_frame(&t, W, H, 0, 0), *to = yuv_frame(&t, W, H, 4, 2);
+	struct yuv8_frame from8 = yuv8_quantize(from), to8 = yuv8_quantize(to);
 	float *mask = plane_new(W, H), *want = plane_new(W, H), *out = plane_new(W, H);
 	attn_engine *e = stabilize_engine(1);
 	int ym = (y0 + y1) / 2 + 2;
@@ -194,7 +202,7 @@ static void check_track_rect(int x0, int y0, int x1, int y1)
 
 	rect_mask(mask, W, H, x0, y0, x1, y1);
 	rect_mask(want, W, H, x0 + 4, y0 + 2, x1 + 4, y1 + 2);
-	assert_int_equal(attn_track_mask(e, from, mask, to, out), 0);
+	assert_int_equal(attn_track_mask(e, &from8.view, mask, &to8.view, out), 0);
 	for (int i = 0; i < W * H; i++) {
 		err += fabsf(out[i] - want[i]);
 		unmoved += fabsf(mask[i] - want[i]);
@@ -205,6 +213,8 @@ static void check_track_rect(int x0, int y0, int x1, int y1)
 	attn_engine_free(e);
 	attn_frame_free(from);
 	attn_frame_free(to);
+	free(from8.samples);
+	free(to8.samples);
 	free(mask);
 	free(want);
 	free(out);

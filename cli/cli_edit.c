@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <libavutil/log.h>
 
 #include "api/api_spec.h"
@@ -33,6 +35,7 @@ struct edit_args {
 	const char *out;
 	long threads;
 	int quiet;
+	int help;
 };
 
 static const char usage[] =
@@ -61,11 +64,12 @@ static int parse_args(int argc, char **argv, struct edit_args *a, char *err,
 		{ "--out", "MASKATTN_OUT", CLI_STRING, &a->out },
 		{ "--threads", "MASKATTN_THREADS", CLI_LONG, &a->threads },
 		{ "--quiet", "MASKATTN_QUIET", CLI_FLAG, &a->quiet },
+		{ "--help", NULL, CLI_FLAG, &a->help },
 		{ 0 },
 	};
 	int ret = cli_args_parse(opts, argc - 1, argv + 1, err, errlen);
 
-	if (ret < 0)
+	if (ret < 0 || a->help)
 		return ret;
 	if (!a->spec || !a->out) {
 		snprintf(err, errlen, "--spec and --out are required");
@@ -79,29 +83,37 @@ static int parse_args(int argc, char **argv, struct edit_args *a, char *err,
 	return 0;
 }
 
+#define SPEC_MAX (16 << 20)     /* a spec is a few hundred bytes; this is plenty */
+
 /* The whole spec file as a string owned by the caller. */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	char *buf = NULL;
-	long size;
 
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(size + 1)) &&
-	    fread(buf, 1, size, f) == (size_t)size) {
-		buf[size] = '\0';
-		*len = size;
-	} else {
+	if (fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode))
+		snprintf(err, errlen, "%s is a folder; give the job spec file (JSON)", path);
+	else if (st.st_size > SPEC_MAX)
+		snprintf(err, errlen, "%s: %lld bytes is too large for a job spec",
+			 path, (long long)st.st_size);
+	else if (!(buf = malloc(st.st_size + 1)))
+		snprintf(err, errlen, "%s: out of memory", path);
+	else if (fread(buf, 1, st.st_size, f) != (size_t)st.st_size)
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
+	else {
+		buf[st.st_size] = '\0';
+		*len = st.st_size;
+		fclose(f);
+		return buf;
 	}
+	free(buf);
 	fclose(f);
-	return buf;
+	return NULL;
 }
 
 /* Paths of the spec's files, relative to the spec's folder. */
@@ -170,6 +182,29 @@ static void show_progress(void *opaque, const struct pipe_progress *p)
 	fflush(stderr);
 }
 
+/*
+ * -EEXIST when out is one of the job's inputs (the same file, under any
+ * name): writing the result there would destroy what it is made from.
+ */
+static int check_out(const struct paths *p, const char *out, char *err,
+		     size_t errlen)
+{
+	struct stat so, si;
+
+	if (stat(out, &so) < 0)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->all[i] || stat(p->all[i], &si) < 0)
+			continue;
+		if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+			snprintf(err, errlen, "--out %s is an input of the job (%s); "
+				 "write the result elsewhere", out, p->all[i]);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
 static int run(const api_spec *spec, const struct edit_args *a)
 {
 	struct paths p = { 0 };
@@ -181,6 +216,10 @@ static int run(const api_spec *spec, const struct edit_args *a)
 	if (paths_build(spec, a->spec, a->out, &p) < 0) {
 		paths_free(&p);
 		return fail(EXIT_FAIL, "out of memory");
+	}
+	if (check_out(&p, a->out, err, sizeof(err)) < 0) {
+		paths_free(&p);
+		return fail(EXIT_USAGE, "%s", err);
 	}
 	if (show)
 		jo.on_progress = show_progress;
@@ -211,9 +250,11 @@ int cli_edit(int argc, char **argv)
 	int code;
 
 	av_log_set_level(AV_LOG_QUIET);
-	if (parse_args(argc, argv, &a, err, sizeof(err)) < 0) {
-		fputs(usage, stderr);
-		return fail(EXIT_USAGE, "%s", err);
+	if (parse_args(argc, argv, &a, err, sizeof(err)) < 0)
+		return fail(EXIT_USAGE, "%s; see 'maskattn edit --help'", err);
+	if (a.help) {
+		fputs(usage, stdout);
+		return 0;
 	}
 	text = read_file(a.spec, &len, err, sizeof(err));
 	if (!text)

@@ -24,9 +24,11 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	fputs(usage, stderr);
 	if (argc >= 2)
-		fprintf(stderr, "maskattn: unknown command '%s'; use edit or serve\n",
-			argv[1]);
+		fprintf(stderr, "maskattn: unknown command '%s'; use edit or serve "
+			"(see 'maskattn --help')\n", argv[1]);
+	else
+		fputs("maskattn: give a command, edit or serve (see 'maskattn --help')\n",
+		      stderr);
 	return 2;
 }

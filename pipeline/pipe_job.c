@@ -231,7 +231,9 @@ static int run_propagate(struct job *j, int64_t t, struct slot *cur)
 {
 	struct attn_keyframe keys[2];
 	int n, ret = pipe_keys_around(j->keys, t, keys, &n, j->err, j->errlen);
-	const float *given = pipe_masks_tracked(j->masks) ? NULL : cur->cov;
+	/* tracking carries masks between the frames they are given at */
+	const float *given = pipe_masks_tracked(j->masks) ?
+			     pipe_masks_anchor(j->masks, t) : cur->cov;
 
 	if (ret < 0)
 		return ret;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/pixdesc.h>
+
 #include "masks/mask_image.h"
 #include "masks/mask_map.h"
 #include "masks/mask_schedule.h"
@@ -27,6 +29,7 @@ struct pipe_masks {
 	/* mask video */
 	const char *video_name;
 	int video_rotation;
+	int video_limited;      /* its luma is 16..235, not 0..255 */
 	struct cursor cur[2];
 };
 
@@ -84,6 +87,22 @@ static int load_anchor(pipe_masks *m, const struct api_mask *spec_mask,
 	return 0;
 }
 
+/*
+ * A mask video coded as YUV has its black at luma 16 and its white at 235
+ * unless tagged full range (an H.264 mask from ffmpeg's defaults is); a
+ * gray one (FFV1, PNG) uses 0..255.
+ */
+static int limited_range(const struct pipe_video_info *info)
+{
+	const AVPixFmtDescriptor *d = info->video ?
+		av_pix_fmt_desc_get(info->video->codecpar->format) : NULL;
+	int gray = d && d->nb_components <= 2 && !(d->flags & AV_PIX_FMT_FLAG_RGB);
+
+	if (info->color_range == AVCOL_RANGE_JPEG)
+		return 0;
+	return info->color_range == AVCOL_RANGE_MPEG || !gray;
+}
+
 static int open_video(pipe_masks *m, const char *path, char *err, size_t errlen)
 {
 	struct pipe_reader_opts ro = { .pix_fmt = AV_PIX_FMT_GRAY8 };
@@ -99,6 +118,7 @@ static int open_video(pipe_masks *m, const char *path, char *err, size_t errlen)
 		m->cur[c].pos = -1;
 	}
 	m->video_rotation = pipe_reader_info(m->cur[0].reader)->rotation;
+	m->video_limited = limited_range(pipe_reader_info(m->cur[0].reader));
 	return 0;
 }
 
@@ -222,6 +242,14 @@ static int cursor_seek(pipe_masks *m, struct cursor *c, int64_t t, char *err,
 	return c->pos == t ? 0 : -EINVAL;
 }
 
+/* A mask video's luma sample as a 16-bit coverage 0..65535. */
+static uint16_t coverage16(const pipe_masks *m, uint8_t y)
+{
+	int v = m->video_limited ? (y - 16) * 65535 / 219 : y * 257;
+
+	return (uint16_t)(v < 0 ? 0 : v > 65535 ? 65535 : v);
+}
+
 /* A gray frame as a coverage plane of the clip's size and orientation. */
 static int video_frame_to_cov(const pipe_masks *m, const AVFrame *f, float *out)
 {
@@ -233,8 +261,8 @@ static int video_frame_to_cov(const pipe_masks *m, const AVFrame *f, float *out)
 		return ret;
 	for (int y = 0; y < f->height; y++)
 		for (int x = 0; x < f->width; x++)
-			img->data[(size_t)y * f->width + x] =
-				(uint16_t)(f->data[0][(size_t)y * f->linesize[0] + x] * 257);
+			img->data[(size_t)y * f->width + x] = coverage16(m,
+				f->data[0][(size_t)y * f->linesize[0] + x]);
 	ret = image_to_map(img, turn(m->video_rotation, m->rotation), m->width,
 			   m->height, &map);
 	if (ret < 0)

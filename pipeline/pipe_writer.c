@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/avstring.h>
 #include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
@@ -43,8 +45,9 @@ struct pipe_writer {
 	int n_audio;
 	int width, height;           /* of the frames given */
 	int64_t frame_duration;      /* in enc->time_base, for video packets */
-	char *path;
-	int created;                 /* the file exists: remove it unless finished */
+	char *path;                  /* where the finished file goes */
+	char *part;                  /* where it is written until then */
+	int created;                 /* part exists: remove it unless finished */
 	int finished;
 };
 
@@ -211,10 +214,10 @@ static int start_file(pipe_writer *w, char *err, size_t errlen)
 	AVDictionary *options = NULL;
 	int ret;
 
-	ret = avio_open(&w->oc->pb, w->path, AVIO_FLAG_WRITE);
+	ret = avio_open(&w->oc->pb, w->part, AVIO_FLAG_WRITE);
 	if (ret < 0) {
-		pipe_errf(err, errlen, "cannot create %s: %s",
-			  pipe_basename(w->path), av_err2str(ret));
+		pipe_errf(err, errlen, "cannot create %s: %s", w->path,
+			  av_err2str(ret));
 		return ret;
 	}
 	w->created = 1;
@@ -245,7 +248,7 @@ static int setup(pipe_writer *w, const struct pipe_video_info *src,
 {
 	int ret;
 
-	ret = avformat_alloc_output_context2(&w->oc, NULL, "mp4", w->path);
+	ret = avformat_alloc_output_context2(&w->oc, NULL, "mp4", w->part);
 	if (ret < 0)
 		return ret;
 	ret = open_video_encoder(w, src, opts, err, errlen);
@@ -302,8 +305,10 @@ int pipe_writer_open(const char *path, const struct pipe_video_info *src,
 	}
 	w->width = src->width;
 	w->height = src->height;
+	/* the file appears whole or not at all; an earlier one stays till then */
 	w->path = av_strdup(path);
-	if (!w->path) {
+	w->part = av_asprintf("%s.part", path);
+	if (!w->path || !w->part) {
 		ret = -ENOMEM;
 		goto free_writer;
 	}
@@ -503,6 +508,8 @@ int pipe_writer_finish(pipe_writer *writer, char *err, size_t errlen)
 		ret = av_write_trailer(writer->oc);
 	if (ret >= 0)
 		ret = avio_closep(&writer->oc->pb);
+	if (ret >= 0 && rename(writer->part, writer->path) < 0)
+		ret = AVERROR(errno);
 	if (ret < 0) {
 		pipe_errf(err, errlen, "cannot finish %s: %s",
 			  pipe_basename(writer->path), av_err2str(ret));
@@ -521,7 +528,7 @@ void pipe_writer_free(pipe_writer *writer)
 	if (writer->oc)
 		avio_closep(&writer->oc->pb);
 	if (writer->created && !writer->finished)
-		unlink(writer->path);
+		unlink(writer->part);
 	avformat_free_context(writer->oc);
 	avcodec_free_context(&writer->enc);
 	for (i = 0; i < writer->n_audio; i++)
@@ -532,5 +539,6 @@ void pipe_writer_free(pipe_writer *writer)
 	sws_freeContext(writer->sws);
 	av_packet_free(&writer->pkt);
 	av_free(writer->path);
+	av_free(writer->part);
 	av_free(writer);
 }

@@ -51,10 +51,14 @@ int pipe_writer_video(pipe_writer *writer, const AVFrame *frame, char *err,
 int pipe_writer_audio(pipe_writer *writer, const AVPacket *pkt, char *err,
 		      size_t errlen);
 
-/* Flushes the encoders and finishes the file. */
+/*
+ * Flushes the encoders and finishes the file. It is written as path.part
+ * and renamed to path only now: a failed or cancelled job leaves no half
+ * file, and a file already at path stays until the new one is whole.
+ */
 int pipe_writer_finish(pipe_writer *writer, char *err, size_t errlen);
 
-/* Frees; an unfinished file is removed. */
+/* Frees; an unfinished path.part is removed. */
 void pipe_writer_free(pipe_writer *writer);
 
 #endif

@@ -429,3 +429,18 @@ def check_masked(src, out, mode, width, height, min_psnr=30.0, vf_out=None):
         diff = np.abs(a.astype(int) - b.astype(int))[inside].mean()
         assert diff > 15, f"the keyframe edit does not show inside the mask ({diff:.1f})"
     return p.value
+
+
+def box_propagate_job(d, **extra):
+    """A propagate job on a 256x144 clip with a box mask at frame 0 and an edit of frame 0."""
+    make_clip(d / "clip.mp4", size="256x144", frames=6, audio="aac")
+    make_box_png(d / "mask.png", "256x144", box_in(256, 144))
+    frame_png(d / "clip.mp4", d / "edit0.png", vf="hue=h=120:s=2")
+    spec = {"mode": "propagate", "video": "clip.mp4",
+            "masks": [{"frame": 0, "image": "mask.png"}],
+            "keyframes": [{"frame": 0, "image": "edit0.png"}], "steps": 1}
+    spec.update(extra)
+    return write_spec(d, spec)
+
+
+# 1. --out naming an input destroys it ------------------------------------------

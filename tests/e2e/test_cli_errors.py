@@ -3,11 +3,12 @@ non-zero (1: the job failed, 2: usage or spec) without a signal, prints
 exactly one line on stderr, "maskattn: ...", that names what to fix (the
 field, option or file), nothing on stdout, and leaves no output file."""
 import shutil
+import subprocess
 
 import pytest
 
-from cli_media import (error_line, ffmpeg, frame_png, make_box_png, make_clip, maskattn_lines,
-                       run_edit, write_spec)
+from cli_media import (BIN, box_propagate_job, edit, error_line, ffmpeg, frame_png,
+                       make_box_png, make_clip, maskattn_lines, run_edit, write_spec)
 
 W, H = 128, 72
 
@@ -304,3 +305,61 @@ def test_paths_relative_to_spec(media, tmp_path):
         r = run_edit("--spec", given, "--out", f"result{i}.mp4", cwd=d / "elsewhere")
         assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r.stderr
         assert (d / "elsewhere" / f"result{i}.mp4").is_file()
+
+
+
+def test_out_same_as_video_keeps_the_source(tmp_path):
+    spec = box_propagate_job(tmp_path)
+    before = (tmp_path / "clip.mp4").read_bytes()
+    r = run_edit("--spec", spec, "--out", tmp_path / "clip.mp4")
+    assert r.returncode == 2 and "--out" in r.stderr, r.stderr
+    assert (tmp_path / "clip.mp4").read_bytes() == before, "the source clip was destroyed"
+
+
+def test_out_same_as_mask_keeps_the_mask(tmp_path):
+    spec = box_propagate_job(tmp_path)
+    before = (tmp_path / "mask.png").read_bytes()
+    r = run_edit("--spec", spec, "--out", tmp_path / "mask.png")
+    assert r.returncode != 0
+    assert (tmp_path / "mask.png").exists() and (tmp_path / "mask.png").read_bytes() == before
+
+
+def test_failed_job_keeps_previous_result(tmp_path):
+    """A failing re-run deletes the result of the previous run."""
+    spec = box_propagate_job(tmp_path)
+    out = edit(spec, tmp_path / "result.mp4")
+    previous = out.read_bytes()
+    (tmp_path / "mask.png").write_text("not a png")
+    r = run_edit("--spec", spec, "--out", out)
+    assert r.returncode == 1
+    assert out.exists() and out.read_bytes() == previous, "the previous result was deleted"
+
+
+# 2. propagate's mask tracking puts coverage outside the given mask --------------
+
+
+def test_usage_error_is_one_line(tmp_path):
+    spec = box_propagate_job(tmp_path)
+    for args in (["--spec", spec], ["--spec", spec, "--out", tmp_path / "r.mp4", "--turbo"], []):
+        r = run_edit(*args)
+        assert r.returncode == 2
+        assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("maskattn: "), r.stderr
+
+
+def test_no_command_is_one_line():
+    r = subprocess.run([BIN], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("maskattn: "), r.stderr
+
+
+def test_spec_is_a_folder(tmp_path):
+    r = run_edit("--spec", tmp_path, "--out", tmp_path / "r.mp4")
+    assert r.returncode == 2
+    assert "Cannot allocate memory" not in r.stderr and "folder" in r.stderr, r.stderr
+
+
+def test_out_in_a_missing_folder_names_it(tmp_path):
+    spec = box_propagate_job(tmp_path)
+    r = run_edit("--spec", spec, "--out", tmp_path / "nope" / "r.mp4")
+    assert r.returncode == 1
+    assert "nope" in r.stderr, r.stderr

@@ -14,10 +14,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from cli_media import (Psnr, box_array, box_in, check_frames_and_times, check_masked,
-                       compare, dilate, edit, erode, ffmpeg, frame_png, iter_frames, job_files,
-                       make_box_png, make_clip, regions, video_info, write_png,
-                       write_spec)
+from cli_media import (Psnr, box_array, box_in, box_propagate_job, check_frames_and_times,
+                       check_masked, compare, dilate, edit, erode, ffmpeg, frame_png,
+                       iter_frames, job_files,
+                       make_box_png, make_clip, regions, video_info, write_png, write_spec)
 
 W, H = 256, 144
 MW, MH = 200, 150          # masks at another size and aspect ratio than the clip
@@ -241,3 +241,45 @@ def test_mask_modes(tmp_path, mode, mask_mode):
             assert diff > 15, f"frame {t}: the edit does not show inside the mask ({diff:.1f})"
         return
     check_masked(clip, out, mode, w, h)
+
+
+
+def test_track_keeps_the_given_mask_on_its_frame(tmp_path):
+    """mask_mode track (the default): on frame 0, where the mask is given, the
+    output outside the mask must be the source. Got 14-22 dB (3-12 % of the
+    pixels away from the mask changed by > 20 levels) on testsrc2, smptebars
+    and mandelbrot; mask_mode linear gives > 35 dB."""
+    spec = box_propagate_job(tmp_path, mask_mode="track")
+    out = edit(spec, tmp_path / "result.mp4")
+    _, outside = regions(256, 144)
+    p = Psnr(outside)
+    p.add(next(iter_frames(tmp_path / "clip.mp4", 256, 144)), next(iter_frames(out, 256, 144)))
+    assert p.value >= 30, f"frame 0, outside the given mask: PSNR {p.value:.2f} dB"
+
+
+# 3. a limited-range mask video (any ordinary H.264 clip) is never black -------
+
+
+def test_mask_video_limited_range(tmp_path):
+    """Black in a yuv420p H.264 mask video is Y=16 (limited range) and must
+    be coverage 0. Got coverage ~16/255 everywhere: the edit leaks over the
+    whole frame (outside PSNR ~27 dB; the same masks in FFV1 gray: ~38 dB)."""
+    w, h, n = 256, 144, 6
+    make_clip(tmp_path / "clip.mp4", size=f"{w}x{h}", frames=n)
+    ffmpeg("-f", "lavfi", "-i", f"color=c=black:size={w}x{h}:rate=25,"
+           f"drawbox=x=40:y=30:w=80:h=60:color=white:t=fill",
+           "-frames:v", n, "-c:v", "libx264", "-pix_fmt", "yuv420p", tmp_path / "masks.mp4")
+    frame_png(tmp_path / "clip.mp4", tmp_path / "edit0.png", vf="hue=h=120:s=2")
+    spec = write_spec(tmp_path, {"mode": "propagate", "video": "clip.mp4",
+                                 "mask_video": "masks.mp4", "cross_attention_weight": 1.0,
+                                 "keyframes": [{"frame": 0, "image": "edit0.png"}],
+                                 "steps": 1})
+    out = edit(spec, tmp_path / "result.mp4")
+    outside = ~dilate(box_array(w, h, (40, 30, 80, 60)) > 0, 4)
+    p = Psnr(outside)
+    for a, b in zip(iter_frames(tmp_path / "clip.mp4", w, h), iter_frames(out, w, h)):
+        p.add(a, b)
+    assert p.value >= 35, f"outside the mask video's box: PSNR {p.value:.2f} dB"
+
+
+# 4. messages --------------------------------------------------------------------

@@ -484,15 +484,25 @@ static void test_converts_frames(void **state)
 	free_frames(frames, n);
 }
 
-/* A writer freed before it is finished leaves no file. */
+/*
+ * A writer freed before it is finished leaves no file, and the file that
+ * was at its path before stays as it was.
+ */
 static void test_unfinished_removed(void **state)
 {
 	struct copy_job job = { 0 };
 	const char *out = media_path(&dir, "partial.mp4");
+	char part[PATH_MAX];
 	AVFrame *frame;
+	FILE *f;
 	int i;
 
 	(void)state;
+	snprintf(part, sizeof(part), "%s.part", out);
+	f = fopen(out, "w");
+	assert_non_null(f);
+	fputs("an earlier result", f);
+	fclose(f);
 	open_job(&job, "h264.mov", "partial.mp4", &default_opts,
 		 AV_PIX_FMT_YUV420P);
 	for (i = 0; i < 3; i++) {
@@ -502,9 +512,15 @@ static void test_unfinished_removed(void **state)
 						   sizeof(job.err)), 0);
 		av_frame_free(&frame);
 	}
-	assert_int_equal(access(out, F_OK), 0);
+	assert_int_equal(access(part, F_OK), 0);
 	pipe_writer_free(job.writer);
-	assert_int_equal(access(out, F_OK), -1);
+	assert_int_equal(access(part, F_OK), -1);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(part, sizeof(part), f));
+	fclose(f);
+	assert_string_equal(part, "an earlier result");
+	unlink(out);
 	pipe_reader_free(job.reader);
 }
 

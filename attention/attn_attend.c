@@ -257,6 +257,8 @@ static void gather_rect(const struct run *r, struct scratch *s,
 				s->kbias[j] = w->bias[p];
 			else if (w->mask)
 				s->kbias[j] = w->mask[p] > 0.0f ? logf(w->mask[p]) : ATTN_NEG;
+			else if (w->mask8)
+				s->kbias[j] = w->mask8[p] ? logf(w->mask8[p] / 255.0f) : ATTN_NEG;
 			for (int c = 0; c < dv; c++)
 				kt->vt[(size_t)c * npad + j] = w->value8[c] ?
 					w->value8[c][p] * (1.0f / 255.0f) : w->value[c][p];
@@ -265,8 +267,8 @@ static void gather_rect(const struct run *r, struct scratch *s,
 	for (; j < npad; j++)
 		for (int c = 0; c < dv; c++)
 			kt->vt[(size_t)c * npad + j] = 0.0f;
-	attn_kterm(kt->k, w->bias || w->mask ? s->kbias : NULL, nk, r->d,
-		   r->job->scale, kt->kterm);
+	attn_kterm(kt->k, w->bias || w->mask || w->mask8 ? s->kbias : NULL, nk,
+		   r->d, r->job->scale, kt->kterm);
 	kt->nk = nk;
 }
 

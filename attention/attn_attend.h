@@ -58,6 +58,7 @@ struct attn_window {
 	const uint8_t *value8[ATTN_VAL_MAX];   /* when set, read instead: 0..255 is 0..1 */
 	const float *bias;      /* plane of score bias, or NULL */
 	const float *mask;      /* or a coverage plane: bias log(mask), none at 0 */
+	const uint8_t *mask8;   /* or the same in 8 bits, 0..255 */
 	const float *cx, *cy;   /* per query window centre, reference pixels */
 	const float *qbias;     /* per query bias, or NULL */
 	int radius;

@@ -57,21 +57,21 @@ int attn_propagate(attn_engine *e, int t, const attn_frame *src,
 
 /*
  * stabilize: frame t from its neighbours. window holds 2K+1 frames (8-bit,
- * as decoded), window[K] being t and NULL where the clip ends; masks their
- * coverages (NULL entries, or masks NULL: everything). refs are the
- * reference keyframes (n_refs may be 0). Writes result (YUV floats): the
- * covered area of t stabilized, t elsewhere.
+ * as decoded, each with its mask's coverage), window[K] being t and NULL
+ * where the clip ends. refs are the reference keyframes (n_refs may be 0).
+ * Writes result (YUV floats): the covered area of t stabilized, t
+ * elsewhere.
  */
 int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
-		   const float *const *masks, const struct attn_keyframe *refs,
-		   int n_refs, attn_frame *result, struct attn_frame_info *info);
+		   const struct attn_keyframe *refs, int n_refs, attn_frame *result,
+		   struct attn_frame_info *info);
 
 /*
- * Carries a mask from frame `from` to frame `to` along the motion of what
- * it covers (stabilize's tracking). out is width * height.
+ * Carries from's mask (from->cover, required) to frame `to` along the
+ * motion of what it covers (stabilize's tracking). out is width * height.
  */
 int attn_track_mask(attn_engine *e, const struct attn_yuv8 *from,
-		    const float *mask, const struct attn_yuv8 *to, float *out);
+		    const struct attn_yuv8 *to, uint8_t *out);
 
 /* out = src + weight * mask * (attn - src), n values; mask NULL: 1. */
 void attn_blend(const float *src, const float *attn, const float *mask,

@@ -19,14 +19,16 @@ typedef struct attn_frame {
 
 /*
  * A decoded frame as 8-bit planes, three of width * height samples (YUV
- * 4:4:4, no row padding). Four times smaller than an attn_frame: the
- * frames a job holds at once (stabilize's window) are kept this way and
- * read as they are. Planes are borrowed.
+ * 4:4:4, no row padding), and its mask's coverage (0..255, NULL: all
+ * covered). Four times smaller than an attn_frame: the frames a job holds
+ * at once (stabilize's window) are kept this way and read as they are.
+ * Planes are borrowed.
  */
 struct attn_yuv8 {
 	int width;
 	int height;
 	const uint8_t *plane[3];
+	const uint8_t *cover;
 };
 
 /* A zeroed frame. Returns 0, -EINVAL or -ENOMEM. */

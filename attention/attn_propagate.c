@@ -529,23 +529,34 @@ void attn_prev_release(struct attn_prev *prev)
 	memset(prev, 0, sizeof(*prev));
 }
 
-/* Where the coarsest level looks: the given mask, the tracked one, or all. */
+/*
+ * Where the coarsest level looks: near the given mask; when tracking, near
+ * where the previous frame had it, or, at the start of a run, near the
+ * keyframes' masks (within the ring of background keys kept around them,
+ * so a query far out finds background to match, not the mask's look-alike).
+ */
 static int coarse_queries(struct frame_work *w, attn_queries **q)
 {
 	int c = w->levels - 1;
 	const attn_frame *lv = w->src.lv[c];
+	size_t n = (size_t)lv->width * lv->height;
 	float *cov;
 	int ret;
 
 	if (w->given.n)
 		return queries_near(attn_plane(w->given.lv[c], 0), lv->width,
 				    lv->height, 1, q);
-	if (!prev_usable(w))
-		return queries_near(NULL, lv->width, lv->height, 0, q);
-	cov = malloc(sizeof(float) * lv->width * lv->height);
+	cov = malloc(sizeof(float) * n);
 	if (!cov)
 		return -ENOMEM;
-	coverage_of(w->e->prev.planes, w->n, cov);
+	if (prev_usable(w)) {
+		coverage_of(w->e->prev.planes, w->n, cov);
+	} else {
+		memset(cov, 0, sizeof(float) * n);
+		for (int s = 0; s < w->n; s++)
+			for (size_t i = 0; i < n; i++)
+				cov[i] = fmaxf(cov[i], attn_plane(w->slots[s].kf->pos[c], 0)[i]);
+	}
 	ret = queries_near(cov, lv->width, lv->height, TRACK_REACH, q);
 	free(cov);
 	return ret;

@@ -40,7 +40,8 @@ struct stab_source {
 	int is_ref;
 	long long key;                  /* its motion cache key */
 	const attn_motion_frame *mf;    /* its pyramid, from the cache */
-	const float *mask;              /* its coverage, or NULL */
+	const float *mask;              /* a reference's coverage, or NULL */
+	const uint8_t *mask8;           /* a neighbour's, or NULL */
 	attn_motion *motion;            /* from t to it, owned */
 	float *cx, *cy;                 /* window centres per query, owned */
 };
@@ -284,6 +285,7 @@ static int stab_step(attn_engine *e, const attn_frame *query_frame,
 	for (int i = 0; i < n_src; i++) {
 		win[i] = (struct attn_window){
 			.keys = source_feat(&src[i]), .mask = src[i].mask,
+			.mask8 = src[i].mask8,
 			.cx = src[i].cx, .cy = src[i].cy, .radius = e->p.window,
 			.lambda = lambda,
 		};
@@ -305,8 +307,7 @@ static void scatter_result(const attn_queries *q, const float *out,
 	}
 }
 
-static int collect_sources(int t, const struct attn_yuv8 *const *window,
-			   const float *const *masks, int k,
+static int collect_sources(int t, const struct attn_yuv8 *const *window, int k,
 			   const struct attn_keyframe *refs, int n_refs,
 			   struct stab_source *src)
 {
@@ -316,7 +317,7 @@ static int collect_sources(int t, const struct attn_yuv8 *const *window,
 		if (!window[j])
 			continue;
 		src[n].frame8 = window[j];
-		src[n].mask = masks ? masks[j] : NULL;
+		src[n].mask8 = window[j]->cover;
 		src[n].offset = j - k;
 		src[n].key = (long long)t + j - k;
 		n++;
@@ -360,23 +361,42 @@ static int run_steps(attn_engine *e, const struct attn_yuv8 *t_frame,
 	return ret;
 }
 
+/* t's coverage as floats (NULL when all covered), for queries and motion. */
+static int cover_floats(const struct attn_yuv8 *f, float **out)
+{
+	size_t n = (size_t)f->width * f->height;
+
+	*out = NULL;
+	if (!f->cover)
+		return 0;
+	*out = malloc(sizeof(float) * n);
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = f->cover[i] / 255.0f;
+	return 0;
+}
+
 int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
-		   const float *const *masks, const struct attn_keyframe *refs,
-		   int n_refs, attn_frame *result, struct attn_frame_info *info)
+		   const struct attn_keyframe *refs, int n_refs, attn_frame *result,
+		   struct attn_frame_info *info)
 {
 	int k = e->p.temporal, n_src, ret;
 	const struct attn_yuv8 *cur = window[k];
 	struct stab_source src[MAX_SOURCES] = { 0 };
 	attn_queries *q = NULL;
+	float *t_mask = NULL;
 
 	if (!cur || k > 15 || result->width != cur->width ||
 	    result->height != cur->height || result->planes < 3)
 		return -EINVAL;
-	n_src = collect_sources(t, window, masks, k, refs, n_refs, src);
-	ret = attn_queries_from_mask(masks ? masks[k] : NULL, cur->width,
-				     cur->height, EPS_COVER, BLOCK, &q);
+	n_src = collect_sources(t, window, k, refs, n_refs, src);
+	ret = cover_floats(cur, &t_mask);
 	if (ret >= 0)
-		ret = all_motions(e, src, n_src, cur, masks ? masks[k] : NULL);
+		ret = attn_queries_from_mask(t_mask, cur->width, cur->height,
+					     EPS_COVER, BLOCK, &q);
+	if (ret >= 0)
+		ret = all_motions(e, src, n_src, cur, t_mask);
 	if (ret >= 0)
 		remove_jitter(src, n_src);
 	for (int i = 0; ret >= 0 && i < n_src; i++)
@@ -386,17 +406,22 @@ int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 	for (int i = 0; i < n_src; i++)
 		source_release(&src[i]);
 	attn_queries_free(q);
+	free(t_mask);
 	return ret;
 }
 
 int attn_track_mask(attn_engine *e, const struct attn_yuv8 *from,
-		    const float *mask, const struct attn_yuv8 *to, float *out)
+		    const struct attn_yuv8 *to, uint8_t *out)
 {
 	int w = to->width, h = to->height, ret;
 	attn_motion_frame *a = NULL, *b = NULL;
 	attn_motion *m = NULL;
+	float *mask;
 
 	(void)e;
+	ret = cover_floats(from, &mask);
+	if (ret < 0 || !mask)
+		return ret < 0 ? ret : -EINVAL;
 	ret = attn_motion_frame_create8(from->plane[0], mask, w, h, &a);
 	if (ret >= 0)
 		ret = attn_motion_frame_create8(to->plane[0], NULL, w, h, &b);
@@ -404,14 +429,16 @@ int attn_track_mask(attn_engine *e, const struct attn_yuv8 *from,
 		ret = attn_motion_estimate(a, b, MOTION_CELL, MOTION_RANGE, &m);
 	for (int y = 0; ret >= 0 && y < h; y++)
 		for (int x = 0; x < w; x++) {
-			float dx, dy;
+			float dx, dy, v;
 
 			/* the field is smooth: at p it is about what moved to p */
 			attn_motion_at(m, (float)x, (float)y, &dx, &dy);
-			out[(size_t)y * w + x] = attn_sample(mask, w, h, x - dx, y - dy);
+			v = attn_sample(mask, w, h, x - dx, y - dy);
+			out[(size_t)y * w + x] = (uint8_t)lrintf(v * 255.0f);
 		}
 	attn_motion_free(m);
 	attn_motion_frame_free(b);
 	attn_motion_frame_free(a);
+	free(mask);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include "pipeline/pipe_job.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,8 +29,8 @@ struct slot {
 	int64_t index;          /* -1: empty */
 	AVFrame *av;            /* the decoded frame */
 	uint8_t *samples;       /* its 4:4:4 planes, owned */
-	struct attn_yuv8 yuv;   /* the view of them the engine reads */
-	float *cov;             /* its coverage, NULL: everything */
+	uint8_t *cover;         /* its coverage 0..255, owned; NULL: everything */
+	struct attn_yuv8 yuv;   /* the view of both the engine reads */
 };
 
 struct job {
@@ -52,6 +53,7 @@ struct job {
 	attn_frame *result;
 	attn_frame *work;       /* propagate: the frame being made, as floats */
 	float *cov;             /* the coverage of the frame being made */
+	float *given;           /* propagate: its mask when given, as floats */
 	struct attn_frame_info stats;
 	double start;
 };
@@ -73,7 +75,7 @@ static void slot_release(struct slot *s)
 {
 	av_frame_free(&s->av);
 	free(s->samples);
-	free(s->cov);
+	free(s->cover);
 	memset(s, 0, sizeof(*s));
 	s->index = -1;
 }
@@ -152,8 +154,11 @@ static int open_engine(struct job *j)
 
 	if (ret >= 0)
 		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->result);
-	if (ret >= 0 && j->spec->mode == API_MODE_PROPAGATE)
+	if (ret >= 0 && j->spec->mode == API_MODE_PROPAGATE) {
 		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->work);
+		j->given = malloc(sizeof(float) * j->info->width * j->info->height);
+		ret = ret >= 0 && !j->given ? -ENOMEM : ret;
+	}
 	if (ret >= 0) {
 		j->cov = malloc(sizeof(float) * j->info->width * j->info->height);
 		ret = j->cov ? 0 : -ENOMEM;
@@ -166,25 +171,34 @@ static int open_engine(struct job *j)
  * blended masks, or, when tracking in stabilize, the previous frame's
  * carried along the camera motion (restarting at each given mask).
  */
+static void cover_to_floats(const uint8_t *cover, size_t n, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = cover[i] / 255.0f;
+}
+
 static int slot_coverage(struct job *j, struct slot *s)
 {
 	size_t n = (size_t)j->info->width * j->info->height;
-	const float *anchor;
 	struct slot *prev;
+	int ret;
 
 	if (pipe_masks_none(j->masks))
 		return 0;
-	s->cov = malloc(sizeof(float) * n);
-	if (!s->cov)
+	s->cover = malloc(n);
+	if (!s->cover)
 		return -ENOMEM;
-	anchor = pipe_masks_anchor(j->masks, s->index);
+	s->yuv.cover = s->cover;
 	prev = s->index > 0 ? slot_of(j, s->index - 1) : NULL;
 	if (j->spec->mode == API_MODE_STABILIZE && pipe_masks_tracked(j->masks) &&
-	    !anchor && prev && prev->index == s->index - 1 && prev->cov && j->k > 0)
-		return attn_track_mask(j->engine, &prev->yuv, prev->cov, &s->yuv,
-				       s->cov);
-	return pipe_masks_at(j->masks, PIPE_MASK_MAIN, s->index, s->cov, j->err,
-			     j->errlen);
+	    !pipe_masks_anchor(j->masks, s->index) && prev &&
+	    prev->index == s->index - 1 && j->k > 0)
+		return attn_track_mask(j->engine, &prev->yuv, &s->yuv, s->cover);
+	ret = pipe_masks_at(j->masks, PIPE_MASK_MAIN, s->index, j->cov, j->err,
+			    j->errlen);
+	for (size_t i = 0; ret >= 0 && i < n; i++)
+		s->cover[i] = (uint8_t)lrintf(j->cov[i] * 255.0f);
+	return ret;
 }
 
 /* Reads the next frame of the clip into the ring. */
@@ -229,28 +243,31 @@ static int fill_ring(struct job *j, int64_t t)
 
 static int run_propagate(struct job *j, int64_t t, struct slot *cur)
 {
+	size_t np = (size_t)j->info->width * j->info->height;
 	struct attn_keyframe keys[2];
 	int n, ret = pipe_keys_around(j->keys, t, keys, &n, j->err, j->errlen);
 	/* tracking carries masks between the frames they are given at */
 	const float *given = pipe_masks_tracked(j->masks) ?
-			     pipe_masks_anchor(j->masks, t) : cur->cov;
+			     pipe_masks_anchor(j->masks, t) : NULL;
 
 	if (ret < 0)
 		return ret;
+	if (!pipe_masks_tracked(j->masks) && cur->cover) {
+		cover_to_floats(cur->cover, np, j->given);
+		given = j->given;
+	}
 	ret = attn_frame_from_yuv8(&cur->yuv, j->work);
 	if (ret >= 0)
-		ret = attn_propagate(j->engine, (int)t, j->work, keys, n, given, j->result,
-			     j->cov, &j->stats);
+		ret = attn_propagate(j->engine, (int)t, j->work, keys, n, given,
+				     j->result, j->cov, &j->stats);
 	return ret;
 }
 
 static int run_stabilize(struct job *j, int64_t t, struct slot *cur)
 {
 	const struct attn_yuv8 *win[RING_MAX];
-	const float *masks[RING_MAX];
 	struct attn_keyframe refs[2];
 	int n, ret = pipe_keys_around(j->keys, t, refs, &n, j->err, j->errlen);
-	size_t np = (size_t)j->info->width * j->info->height;
 
 	if (ret < 0)
 		return ret;
@@ -258,12 +275,11 @@ static int run_stabilize(struct job *j, int64_t t, struct slot *cur)
 		struct slot *s = t + d >= 0 && t + d < j->frames ? slot_of(j, t + d) : NULL;
 
 		win[d + j->k] = s && s->index == t + d ? &s->yuv : NULL;
-		masks[d + j->k] = s && s->index == t + d ? s->cov : NULL;
 	}
-	ret = attn_stabilize(j->engine, (int)t, win, masks, refs, n, j->result,
-			     &j->stats);
-	if (ret >= 0 && cur->cov)
-		memcpy(j->cov, cur->cov, sizeof(float) * np);
+	ret = attn_stabilize(j->engine, (int)t, win, refs, n, j->result, &j->stats);
+	if (ret >= 0 && cur->cover)
+		cover_to_floats(cur->cover, (size_t)j->info->width * j->info->height,
+				j->cov);
 	return ret;
 }
 
@@ -350,6 +366,7 @@ static void job_release(struct job *j)
 	attn_engine_free(j->engine);
 	attn_frame_free(j->result);
 	attn_frame_free(j->work);
+	free(j->given);
 	free(j->cov);
 	pipe_writer_free(j->writer);
 	pipe_reader_free(j->reader);

@@ -142,6 +142,16 @@ static inline struct yuv8_frame yuv8_quantize(attn_frame *f)
 	return y;
 }
 
+/* A coverage plane as the 8-bit coverage frames carry (caller frees). */
+static inline uint8_t *cover8(const float *mask, int w, int h)
+{
+	uint8_t *c = malloc((size_t)w * h);
+
+	for (int i = 0; i < w * h; i++)
+		c[i] = (uint8_t)lrintf(mask[i] * 255.0f);
+	return c;
+}
+
 /* A zeroed plane of w x h floats. */
 static inline float *plane_new(int w, int h)
 {

@@ -28,6 +28,7 @@ static const float gain[FRAMES] = { 1.08f, 0.93f, 1.06f, 0.92f, 1.07f, 0.94f };
 
 struct clip {
 	attn_frame *clean;
+	uint8_t *mask8;         /* the mask as the frames carry it */
 	attn_frame *frame[FRAMES];
 	struct yuv8_frame frame8[FRAMES];       /* the same, as the engine reads them */
 	float *mask;
@@ -42,6 +43,7 @@ static struct clip clip_make(void)
 
 	c.mask = plane_new(W, H);
 	rect_mask(c.mask, W, H, 32, 24, 96, 72);
+	c.mask8 = cover8(c.mask, W, H);
 	c.outside = plane_complement(c.mask, W, H);
 	for (int f = 0; f < FRAMES; f++) {
 		assert_int_equal(attn_frame_clone(c.clean, &c.frame[f]), 0);
@@ -49,6 +51,7 @@ static struct clip clip_make(void)
 			if (c.mask[i] > 0.5f)
 				attn_plane(c.frame[f], 0)[i] *= gain[f];
 		c.frame8[f] = yuv8_quantize(c.frame[f]);
+		c.frame8[f].view.cover = c.mask8;
 	}
 	return c;
 }
@@ -61,6 +64,7 @@ static void clip_free(struct clip *c)
 		free(c->frame8[f].samples);
 	}
 	free(c->mask);
+	free(c->mask8);
 	free(c->outside);
 }
 
@@ -75,7 +79,6 @@ static attn_frame *stabilize(attn_engine *e, const struct clip *c, int t,
 			     const struct attn_keyframe *refs, int n_refs)
 {
 	const struct attn_yuv8 *win[2 * K + 1];
-	const float *masks[2 * K + 1];
 	struct attn_frame_info info = { 0 };
 	attn_frame *res;
 
@@ -83,10 +86,9 @@ static attn_frame *stabilize(attn_engine *e, const struct clip *c, int t,
 		int f = t + d;
 
 		win[d + K] = f >= 0 && f < FRAMES ? &c->frame8[f].view : NULL;
-		masks[d + K] = c->mask;
 	}
 	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
-	assert_int_equal(attn_stabilize(e, t, win, masks, refs, n_refs, res, &info), 0);
+	assert_int_equal(attn_stabilize(e, t, win, refs, n_refs, res, &info), 0);
 	assert_true(info.queries > 0);
 	return res;
 }
@@ -174,9 +176,9 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
 	assert_int_equal(attn_frame_create(W, H - 1, 3, &small), 0);
 	assert_int_equal(attn_frame_create(W, H, 1, &flat), 0);
-	assert_int_equal(attn_stabilize(e, 2, win, NULL, NULL, 0, res, NULL), -EINVAL);
-	assert_int_equal(attn_stabilize(e, 2, full, NULL, NULL, 0, small, NULL), -EINVAL);
-	assert_int_equal(attn_stabilize(e, 2, full, NULL, NULL, 0, flat, NULL), -EINVAL);
+	assert_int_equal(attn_stabilize(e, 2, win, NULL, 0, res, NULL), -EINVAL);
+	assert_int_equal(attn_stabilize(e, 2, full, NULL, 0, small, NULL), -EINVAL);
+	assert_int_equal(attn_stabilize(e, 2, full, NULL, 0, flat, NULL), -EINVAL);
 	attn_frame_free(res);
 	attn_frame_free(small);
 	attn_frame_free(flat);
@@ -196,13 +198,17 @@ static void check_track_rect(int x0, int y0, int x1, int y1)
 	attn_frame *from = yuv_frame(&t, W, H, 0, 0), *to = yuv_frame(&t, W, H, 4, 2);
 	struct yuv8_frame from8 = yuv8_quantize(from), to8 = yuv8_quantize(to);
 	float *mask = plane_new(W, H), *want = plane_new(W, H), *out = plane_new(W, H);
+	uint8_t *out8 = malloc(W * H);
 	attn_engine *e = stabilize_engine(1);
 	int ym = (y0 + y1) / 2 + 2;
 	double err = 0, unmoved = 0;
 
 	rect_mask(mask, W, H, x0, y0, x1, y1);
 	rect_mask(want, W, H, x0 + 4, y0 + 2, x1 + 4, y1 + 2);
-	assert_int_equal(attn_track_mask(e, &from8.view, mask, &to8.view, out), 0);
+	from8.view.cover = cover8(mask, W, H);
+	assert_int_equal(attn_track_mask(e, &from8.view, &to8.view, out8), 0);
+	for (int i = 0; i < W * H; i++)
+		out[i] = out8[i] / 255.0f;
 	for (int i = 0; i < W * H; i++) {
 		err += fabsf(out[i] - want[i]);
 		unmoved += fabsf(mask[i] - want[i]);
@@ -215,6 +221,8 @@ static void check_track_rect(int x0, int y0, int x1, int y1)
 	attn_frame_free(to);
 	free(from8.samples);
 	free(to8.samples);
+	free((void *)from8.view.cover);
+	free(out8);
 	free(mask);
 	free(want);
 	free(out);

@@ -259,11 +259,13 @@ static void gather_rect(const struct run *r, struct scratch *s,
 				s->kbias[j] = w->mask[p] > 0.0f ? logf(w->mask[p]) : ATTN_NEG;
 			else if (w->mask8)
 				s->kbias[j] = w->mask8[p] ? logf(w->mask8[p] / 255.0f) : ATTN_NEG;
-			for (int c = 0; c < dv; c++)
+			for (int c = 0; c < dv && !w->values; c++)
 				kt->vt[(size_t)c * npad + j] = w->value8[c] ?
 					w->value8[c][p] * (1.0f / 255.0f) : w->value[c][p];
 		}
 	}
+	if (w->values)
+		w->values(w->values_ctx, x0, y0, x1, y1, kt->vt, npad);
 	for (; j < npad; j++)
 		for (int c = 0; c < dv; c++)
 			kt->vt[(size_t)c * npad + j] = 0.0f;

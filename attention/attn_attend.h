@@ -51,11 +51,20 @@ struct attn_dense {
 	float bias_all;
 };
 
+/*
+ * Fills the values of the keys of rect [x0, x1] x [y0, y1] (row by row)
+ * into vt: value c of key j at vt[c * npad + j].
+ */
+typedef void (*attn_values_fn)(const void *ctx, int x0, int y0, int x1, int y1,
+			       float *vt, int npad);
+
 /* Each query sees a window of a reference frame. All pointers borrowed. */
 struct attn_window {
 	struct attn_feat keys;  /* key features; the reference's size */
 	const float *value[ATTN_VAL_MAX];  /* dv value planes, reference size */
 	const uint8_t *value8[ATTN_VAL_MAX];   /* when set, read instead: 0..255 is 0..1 */
+	attn_values_fn values;  /* when set, computes the values instead */
+	const void *values_ctx;
 	const float *bias;      /* plane of score bias, or NULL */
 	const float *mask;      /* or a coverage plane: bias log(mask), none at 0 */
 	const uint8_t *mask8;   /* or the same in 8 bits, 0..255 */

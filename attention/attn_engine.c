@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cblas.h>
 
@@ -69,11 +70,68 @@ int attn_pyramid_build(const attn_frame *src, int levels, struct attn_pyramid *p
 	return ret;
 }
 
+int attn_pyramid_from_yuv8(const struct attn_yuv8 *src, int levels,
+			   struct attn_pyramid *py)
+{
+	attn_frame *full;
+	int ret = attn_frame_create(src->width, src->height, 3, &full);
+
+	if (ret >= 0)
+		ret = attn_frame_from_yuv8(src, full);
+	if (ret >= 0)
+		ret = attn_pyramid_build(full, levels, py);
+	attn_frame_free(full);
+	if (ret < 0)
+		return ret;
+	attn_frame_free(py->lv[0]);
+	py->lv[0] = NULL;
+	py->base = src;
+	return 0;
+}
+
 void attn_pyramid_release(struct attn_pyramid *py)
 {
 	for (int i = 0; i < py->n; i++)
 		attn_frame_free(py->lv[i]);
-	py->n = 0;
+	memset(py, 0, sizeof(*py));
+}
+
+int attn_pyramid_width(const struct attn_pyramid *py, int level)
+{
+	return py->lv[level] ? py->lv[level]->width : py->base->width;
+}
+
+int attn_pyramid_height(const struct attn_pyramid *py, int level)
+{
+	return py->lv[level] ? py->lv[level]->height : py->base->height;
+}
+
+struct attn_feat attn_pyramid_feat(const struct attn_pyramid *py, int level)
+{
+	struct attn_feat ft = { .width = attn_pyramid_width(py, level),
+				.height = attn_pyramid_height(py, level),
+				.radius = 1, .n = 3 };
+
+	for (int c = 0; c < 3; c++) {
+		if (py->lv[level])
+			ft.plane[c] = attn_plane(py->lv[level], c);
+		else
+			ft.plane8[c] = py->base->plane[c];
+		ft.weight[c] = 1.0f;
+	}
+	return ft;
+}
+
+int attn_pyramid_level(const struct attn_pyramid *py, int level, attn_frame **out)
+{
+	int ret;
+
+	if (py->lv[level])
+		return attn_frame_clone(py->lv[level], out);
+	ret = attn_frame_create(py->base->width, py->base->height, 3, out);
+	if (ret >= 0)
+		ret = attn_frame_from_yuv8(py->base, *out);
+	return ret;
 }
 
 int attn_levels_for(int width, int height, long tokens)

@@ -28,10 +28,10 @@ struct attn_params {
 };
 
 struct attn_keyframe {
-	int index;                  /* frame number in the clip */
-	const attn_frame *source;   /* the clip's frame there */
-	const attn_frame *edit;     /* the edited look; NULL: the source */
-	const float *mask;          /* coverage there; NULL: everything */
+	int index;                          /* frame number in the clip */
+	const struct attn_yuv8 *source;     /* the clip's frame there, with its
+					     * mask's coverage (NULL: all) */
+	const struct attn_yuv8 *edit;       /* the edited look; NULL: the source */
 };
 
 struct attn_frame_info {
@@ -45,12 +45,13 @@ void attn_engine_free(attn_engine *e);
 
 /*
  * propagate: frame t (src) from the keyframes around it (1 or 2, sorted by
- * index; the same keyframe objects on every call while they are in use).
- * mask is t's coverage when the caller knows it (mask video, linear blend);
- * NULL tracks the keyframes' masks. Writes result (YUV: the edit carried
- * into the covered area, src elsewhere) and coverage (width * height).
+ * index; their planes must stay valid while they are passed, as the
+ * engine keeps what it built from them). mask is t's coverage when the
+ * caller knows it (mask video, linear blend); NULL tracks the keyframes'
+ * masks. Writes result (YUV floats: the edit carried into the covered
+ * area, src elsewhere) and coverage (width * height).
  */
-int attn_propagate(attn_engine *e, int t, const attn_frame *src,
+int attn_propagate(attn_engine *e, int t, const struct attn_yuv8 *src,
 		   const struct attn_keyframe *keys, int n_keys,
 		   const float *mask, attn_frame *result, float *coverage,
 		   struct attn_frame_info *info);

@@ -367,8 +367,9 @@ int attn_motion_frame_create(const float *luma, const float *weight, int width,
 	return 0;
 }
 
-int attn_motion_frame_create8(const uint8_t *luma, const float *weight,
-			      int width, int height, attn_motion_frame **out)
+/* From 8-bit luma through a float copy of the full level. */
+static int create8_full(const uint8_t *luma, const float *weight, int width,
+			int height, attn_motion_frame **out)
 {
 	size_t n = (size_t)width * height;
 	float *tmp = malloc(sizeof(float) * (n ? n : 1));
@@ -380,6 +381,59 @@ int attn_motion_frame_create8(const uint8_t *luma, const float *weight,
 		tmp[i] = luma[i] * (1.0f / 255.0f);
 	ret = attn_motion_frame_create(tmp, weight, width, height, out);
 	free(tmp);
+	return ret;
+}
+
+/* A frame whose level 1 is half (half size already); level 0 left empty. */
+static int frame_from_half(const float *half, int width, int height,
+			   attn_motion_frame **out)
+{
+	attn_motion_frame *f = calloc(1, sizeof(*f));
+	int levels = levels_for(width, height), ret;
+	struct pyramid up;
+
+	if (!f)
+		return -ENOMEM;
+	ret = pyramid_build(half, (width + 1) / 2, (height + 1) / 2, levels - 1, &up);
+	if (ret < 0) {
+		free(f);
+		return ret;
+	}
+	f->width = width;
+	f->height = height;
+	f->luma.n = levels;
+	f->luma.l[0] = (struct level){ width, height, NULL };
+	for (int i = 0; i < up.n; i++)
+		f->luma.l[i + 1] = up.l[i];
+	*out = f;
+	return 0;
+}
+
+int attn_motion_frame_create8(const uint8_t *luma, const float *weight,
+			      int width, int height, attn_motion_frame **out)
+{
+	int hw = (width + 1) / 2, hh = (height + 1) / 2;
+	float *half;
+	int ret;
+
+	/* searches stop at half size: start there, without the full level */
+	if (finest_level(levels_for(width, height)) == 0 || weight)
+		return create8_full(luma, weight, width, height, out);
+	half = malloc(sizeof(float) * hw * hh);
+	if (!half)
+		return -ENOMEM;
+	for (int y = 0; y < hh; y++)
+		for (int x = 0; x < hw; x++) {
+			int x1 = 2 * x + 1 < width ? 2 * x + 1 : 2 * x;
+			int y1 = 2 * y + 1 < height ? 2 * y + 1 : 2 * y;
+			const uint8_t *r0 = luma + (size_t)2 * y * width;
+			const uint8_t *r1 = luma + (size_t)y1 * width;
+
+			half[(size_t)y * hw + x] = (r0[2 * x] + r0[x1] + r1[2 * x] +
+						    r1[x1]) * (0.25f / 255.0f);
+		}
+	ret = frame_from_half(half, width, height, out);
+	free(half);
 	return ret;
 }
 

@@ -11,19 +11,29 @@
 #define ATTN_MAX_LEVELS 6
 #define ATTN_MAX_SLOTS 2        /* keyframes one frame attends to */
 
-/* A pyramid: level 0 full size, each next level half of the previous. */
+/*
+ * A pyramid: level 0 full size, each next level half of the previous.
+ * Level 0 is either lv[0] or, to save memory at full size, the 8-bit base
+ * (then lv[0] is NULL).
+ */
 struct attn_pyramid {
 	int n;
 	attn_frame *lv[ATTN_MAX_LEVELS];    /* owned */
+	const struct attn_yuv8 *base;       /* borrowed */
 };
 
-/* What propagate keeps of a keyframe while it is in use. */
+/*
+ * What propagate keeps of a keyframe while it is in use. The keyframe's
+ * own planes are borrowed from the caller (who keeps them while the
+ * keyframe is passed) and refreshed on every call.
+ */
 struct attn_kf_cache {
 	int index;                  /* -1: empty */
 	int levels;
-	struct attn_pyramid src;    /* YUV per level */
-	attn_frame *pos[ATTN_MAX_LEVELS];   /* m, m*x, m*y per level */
-	attn_frame *val;            /* full size: the edit's values */
+	struct attn_pyramid src;    /* YUV per level, base: the source */
+	struct attn_pyramid mask;   /* coverage per level >= 1 */
+	const struct attn_yuv8 *edit;       /* borrowed */
+	float *gain;                /* 3 planes, full size: the edit's local gain */
 	float sigma2[ATTN_MAX_LEVELS];
 	/* the coarsest level's keys, for global masked attention */
 	int nk;
@@ -58,7 +68,20 @@ struct attn_engine {
 void attn_motion_cache_release(attn_engine *e);
 
 int attn_pyramid_build(const attn_frame *src, int levels, struct attn_pyramid *py);
+
+/* The same over 8-bit planes, kept as the base (borrowed) of level 0. */
+int attn_pyramid_from_yuv8(const struct attn_yuv8 *src, int levels,
+			   struct attn_pyramid *py);
 void attn_pyramid_release(struct attn_pyramid *py);
+
+int attn_pyramid_width(const struct attn_pyramid *py, int level);
+int attn_pyramid_height(const struct attn_pyramid *py, int level);
+
+/* Level l's first three planes as YUV patch features (3x3, equal weights). */
+struct attn_feat attn_pyramid_feat(const struct attn_pyramid *py, int level);
+
+/* Level l as a float frame owned by the caller. */
+int attn_pyramid_level(const struct attn_pyramid *py, int level, attn_frame **out);
 
 /* Levels for a frame so the coarsest has at most about `tokens` pixels. */
 int attn_levels_for(int width, int height, long tokens);

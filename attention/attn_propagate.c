@@ -41,37 +41,20 @@
 #define TRACK_KEEP 0.5f         /* coarse coverage below this is dropped */
 #define GAIN_RADIUS 2           /* window of the edit's local gain fit */
 #define GAIN_EPS 1e-3f          /* regularises the fit in flat areas */
-#define EDIT_VALUES 9           /* m*edit, m*a*source, m*a: see kf_values */
+#define EDIT_VALUES 9           /* m*edit, m*a*source, m*a: see fill_slot_values */
 
 struct slot {
 	struct attn_kf_cache *kf;
 	float bias;             /* log of the keyframe's temporal weight */
 };
 
-/* --- features --- */
-
-static struct attn_feat yuv_feat(const attn_frame *f)
-{
-	struct attn_feat ft = { .width = f->width, .height = f->height,
-				.radius = 1, .n = 3 };
-
-	for (int c = 0; c < 3; c++) {
-		ft.plane[c] = attn_plane(f, c);
-		ft.weight[c] = 1.0f;
-	}
-	return ft;
-}
-
 /* --- keyframe cache --- */
 
 void attn_kf_release(struct attn_kf_cache *kf)
 {
 	attn_pyramid_release(&kf->src);
-	for (int l = 0; l < ATTN_MAX_LEVELS; l++) {
-		attn_frame_free(kf->pos[l]);
-		kf->pos[l] = NULL;
-	}
-	attn_frame_free(kf->val);
+	attn_pyramid_release(&kf->mask);
+	free(kf->gain);
 	free(kf->k);
 	free(kf->kx);
 	free(kf->ky);
@@ -113,20 +96,38 @@ static int subsample(int *idx, int n, int keep, uint64_t seed)
 	return keep;
 }
 
-/* The coarsest level's masked tokens (and a ring of background) as keys. */
-static int kf_coarse_keys(struct attn_kf_cache *kf, const attn_frame *mask,
-			  uint64_t seed)
+/* The keyframe's coverage at pixel p of a level. */
+static float kf_coverage(const struct attn_kf_cache *kf, int level, size_t p)
 {
-	const attn_frame *src = kf->src.lv[kf->levels - 1];
-	int w = src->width, h = src->height, n = 0, ret = -ENOMEM;
-	struct attn_feat ft = yuv_feat(src);
+	if (kf->mask.lv[level])
+		return attn_plane(kf->mask.lv[level], 0)[p];
+	return kf->src.base->cover ? kf->src.base->cover[p] / 255.0f : 1.0f;
+}
+
+/* A level's coverage as a plane (caller frees). */
+static float *kf_coverage_plane(const struct attn_kf_cache *kf, int level)
+{
+	int w = attn_pyramid_width(&kf->src, level), h = attn_pyramid_height(&kf->src, level);
+	float *m = malloc(sizeof(float) * w * h);
+
+	for (size_t i = 0; m && i < (size_t)w * h; i++)
+		m[i] = kf_coverage(kf, level, i);
+	return m;
+}
+
+/* The coarsest level's masked tokens (and a ring of background) as keys. */
+static int kf_coarse_keys(struct attn_kf_cache *kf, uint64_t seed)
+{
+	int c = kf->levels - 1, n = 0, ret = -ENOMEM;
+	int w = attn_pyramid_width(&kf->src, c), h = attn_pyramid_height(&kf->src, c);
+	struct attn_feat ft = attn_pyramid_feat(&kf->src, c);
 	int d = attn_feat_dim(&ft);
-	float *ring = malloc(sizeof(float) * w * h);
+	float *mask = kf_coverage_plane(kf, c), *ring = malloc(sizeof(float) * w * h);
 	int *idx = malloc(sizeof(int) * w * h), *xs = NULL, *ys = NULL;
 
-	if (!ring || !idx)
+	if (!mask || !ring || !idx)
 		goto out_free;
-	ret = attn_dilate(attn_plane(mask, 0), w, h, KEY_RING, ring);
+	ret = attn_dilate(mask, w, h, KEY_RING, ring);
 	if (ret < 0)
 		goto out_free;
 	for (int i = 0; i < w * h; i++)
@@ -147,7 +148,7 @@ static int kf_coarse_keys(struct attn_kf_cache *kf, const attn_frame *mask,
 		ys[j] = idx[j] / w;
 		kf->kx[j] = (float)xs[j];
 		kf->ky[j] = (float)ys[j];
-		kf->km[j] = attn_plane(mask, 0)[idx[j]];
+		kf->km[j] = mask[idx[j]];
 	}
 	attn_feat_gather(&ft, xs, ys, n, kf->k);
 	kf->nk = n;
@@ -157,26 +158,8 @@ out_free:
 	free(ys);
 	free(idx);
 	free(ring);
+	free(mask);
 	return ret;
-}
-
-/* m, m*x, m*y of a mask level: the values that carry positions. */
-static int kf_positions(const attn_frame *m, attn_frame **out)
-{
-	int ret = attn_frame_create(m->width, m->height, 3, out);
-
-	if (ret < 0)
-		return ret;
-	for (int y = 0; y < m->height; y++)
-		for (int x = 0; x < m->width; x++) {
-			size_t i = (size_t)y * m->width + x;
-			float v = attn_plane(m, 0)[i];
-
-			attn_plane(*out, 0)[i] = v;
-			attn_plane(*out, 1)[i] = v * (float)x;
-			attn_plane(*out, 2)[i] = v * (float)y;
-		}
-	return 0;
 }
 
 /*
@@ -243,63 +226,49 @@ static int edit_gain(const float *s, const float *e, int w, int h, float *a)
 	return 0;
 }
 
-/*
- * The finest level's edit values, premultiplied by the mask m: per channel
- * m*edit, m*a*source, m*a (a: the edit's local gain).
- */
-static int kf_values(const attn_frame *src, const attn_frame *edit,
-		     const attn_frame *m, attn_frame **out)
+/* The edit's local gain of each channel, from float source and edit. */
+static int kf_gains(struct attn_kf_cache *kf, const attn_frame *src,
+		    const attn_frame *edit)
 {
-	int w = src->width, h = src->height;
-	size_t n = (size_t)w * h;
-	const float *mk = attn_plane(m, 0);
-	int ret = attn_frame_create(w, h, EDIT_VALUES, out);
+	size_t n = (size_t)src->width * src->height;
+	int ret = 0;
 
-	if (ret < 0)
-		return ret;
-	for (int c = 0; c < 3 && ret >= 0; c++) {
-		const float *s = attn_plane(src, c), *e = attn_plane(edit, c);
-		float *ve = attn_plane(*out, c), *vas = attn_plane(*out, 3 + c);
-		float *va = attn_plane(*out, 6 + c);
-
-		ret = edit_gain(s, e, w, h, va);
-		for (size_t i = 0; ret >= 0 && i < n; i++) {
-			ve[i] = mk[i] * e[i];
-			vas[i] = mk[i] * va[i] * s[i];
-			va[i] = mk[i] * va[i];
-		}
-	}
-	if (ret < 0) {
-		attn_frame_free(*out);
-		*out = NULL;
-	}
+	kf->gain = malloc(sizeof(float) * n * 3);
+	if (!kf->gain)
+		return -ENOMEM;
+	for (int c = 0; c < 3 && ret >= 0; c++)
+		ret = edit_gain(attn_plane(src, c), attn_plane(edit, c), src->width,
+				src->height, kf->gain + c * n);
 	return ret;
 }
 
-/* The content scale of each level, measured around the mask. */
-static int kf_scales(struct attn_kf_cache *kf, const struct attn_pyramid *mp)
+/*
+ * The content scale of each level, measured around the mask; level 0 from
+ * src, the source as floats.
+ */
+static int kf_scales(struct attn_kf_cache *kf, const attn_frame *src)
 {
 	for (int l = 0; l < kf->levels; l++) {
-		const attn_frame *m = mp->lv[l];
+		int w = attn_pyramid_width(&kf->src, l), h = attn_pyramid_height(&kf->src, l);
 		int r = l == kf->levels - 1 ? KEY_RING : 2;
-		float *near = malloc(sizeof(float) * m->width * m->height);
+		float *m = kf_coverage_plane(kf, l), *near = malloc(sizeof(float) * w * h);
+		int ret = m && near ? attn_dilate(m, w, h, r, near) : -ENOMEM;
 
-		if (!near)
-			return -ENOMEM;
-		if (attn_dilate(attn_plane(m, 0), m->width, m->height, r, near) < 0) {
-			free(near);
-			return -ENOMEM;
-		}
-		for (int i = 0; i < m->width * m->height; i++)
+		for (int i = 0; ret >= 0 && i < w * h; i++)
 			near[i] = near[i] > EPS_COVER ? 1.0f : 0.0f;
-		kf->sigma2[l] = attn_content_scale(kf->src.lv[l], 3, near);
+		if (ret >= 0)
+			kf->sigma2[l] = attn_content_scale(l ? kf->src.lv[l] : src, 3, near);
 		free(near);
+		free(m);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }
 
-static int mask_pyramid(const float *mask, int w, int h, int levels,
-			struct attn_pyramid *mp)
+/* Coverage planes per level (0..1, all 1 without a mask); level 0 dropped when base holds it. */
+static int mask_pyramid(const uint8_t *cover, const float *mask, int w, int h,
+			int levels, int drop_level0, struct attn_pyramid *mp)
 {
 	attn_frame *m0;
 	int ret = attn_frame_create(w, h, 1, &m0);
@@ -307,41 +276,58 @@ static int mask_pyramid(const float *mask, int w, int h, int levels,
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < (size_t)w * h; i++)
-		m0->data[i] = mask ? mask[i] : 1.0f;
+		m0->data[i] = cover ? cover[i] / 255.0f : mask ? mask[i] : 1.0f;
 	ret = attn_pyramid_build(m0, levels, mp);
 	attn_frame_free(m0);
+	if (ret >= 0 && drop_level0) {
+		attn_frame_free(mp->lv[0]);
+		mp->lv[0] = NULL;
+	}
+	return ret;
+}
+
+/* A keyframe's planes as floats (caller frees). */
+static int yuv8_floats(const struct attn_yuv8 *f, attn_frame **out)
+{
+	int ret = attn_frame_create(f->width, f->height, 3, out);
+
+	if (ret >= 0)
+		ret = attn_frame_from_yuv8(f, *out);
 	return ret;
 }
 
 static int kf_build(const attn_engine *e, const struct attn_keyframe *key,
 		    int levels, struct attn_kf_cache *kf)
 {
-	const attn_frame *edit = key->edit ? key->edit : key->source;
-	struct attn_pyramid mp = { 0 };
+	const struct attn_yuv8 *src = key->source;
+	attn_frame *srcf = NULL, *editf = NULL;
 	int ret;
 
 	kf->index = key->index;
 	kf->levels = levels;
-	ret = attn_pyramid_build(key->source, levels, &kf->src);
+	kf->edit = key->edit ? key->edit : src;
+	ret = yuv8_floats(src, &srcf);
+	if (ret >= 0)
+		ret = yuv8_floats(kf->edit, &editf);
+	if (ret >= 0)
+		ret = attn_pyramid_build(srcf, levels, &kf->src);
+	if (ret >= 0) {
+		attn_frame_free(kf->src.lv[0]);
+		kf->src.lv[0] = NULL;
+		kf->src.base = src;
+		ret = mask_pyramid(src->cover, NULL, src->width, src->height,
+				   levels, 1, &kf->mask);
+	}
+	if (ret >= 0)
+		ret = kf_gains(kf, srcf, editf);
+	if (ret >= 0)
+		ret = kf_scales(kf, srcf);
+	if (ret >= 0)
+		ret = kf_coarse_keys(kf, e->p.seed);
+	attn_frame_free(srcf);
+	attn_frame_free(editf);
 	if (ret < 0)
-		goto out_fail;
-	ret = mask_pyramid(key->mask, key->source->width, key->source->height,
-			   levels, &mp);
-	if (ret < 0)
-		goto out_fail;
-	for (int l = 0; l < levels && ret >= 0; l++)
-		ret = kf_positions(mp.lv[l], &kf->pos[l]);
-	if (ret >= 0)
-		ret = kf_values(key->source, edit, mp.lv[0], &kf->val);
-	if (ret >= 0)
-		ret = kf_scales(kf, &mp);
-	if (ret >= 0)
-		ret = kf_coarse_keys(kf, mp.lv[levels - 1], e->p.seed);
-	attn_pyramid_release(&mp);
-	if (ret >= 0)
-		return 0;
-out_fail:
-	attn_kf_release(kf);
+		attn_kf_release(kf);
 	return ret;
 }
 
@@ -358,6 +344,9 @@ static int kf_lookup(attn_engine *e, const struct attn_keyframe *keys, int n,
 		slots[s].kf = NULL;
 		for (int i = 0; i < ATTN_MAX_SLOTS + 1; i++)
 			if (e->kf[i].index == keys[s].index) {
+				/* the planes are the caller's: take this call's */
+				e->kf[i].src.base = keys[s].source;
+				e->kf[i].edit = keys[s].edit ? keys[s].edit : keys[s].source;
 				slots[s].kf = &e->kf[i];
 				used[i] = 1;
 			}
@@ -399,6 +388,19 @@ static void slot_biases(const struct attn_keyframe *keys, int n, int t,
 
 /* --- one frame --- */
 
+/* A float frame's first three planes as YUV patch features. */
+static struct attn_feat frame_feat(const attn_frame *f)
+{
+	struct attn_feat ft = { .width = f->width, .height = f->height,
+				.radius = 1, .n = 3 };
+
+	for (int c = 0; c < 3; c++) {
+		ft.plane[c] = attn_plane(f, c);
+		ft.weight[c] = 1.0f;
+	}
+	return ft;
+}
+
 struct frame_work {
 	attn_engine *e;
 	int t, n, levels;
@@ -406,7 +408,6 @@ struct frame_work {
 	struct attn_pyramid src;        /* the frame */
 	struct attn_pyramid given;      /* the caller's mask, or empty */
 	attn_frame *up;                 /* planes of the level above */
-	float *zero;                    /* a zero plane, full size */
 	struct attn_frame_info *info;
 };
 
@@ -508,7 +509,7 @@ static int keep_prev(struct frame_work *w, const attn_frame *planes)
 	int ret;
 
 	attn_prev_release(p);
-	ret = attn_frame_clone(w->src.lv[w->levels - 1], &p->src);
+	ret = attn_pyramid_level(&w->src, w->levels - 1, &p->src);
 	if (ret >= 0)
 		ret = attn_frame_clone(planes, &p->planes);
 	if (ret < 0) {
@@ -538,14 +539,13 @@ void attn_prev_release(struct attn_prev *prev)
 static int coarse_queries(struct frame_work *w, attn_queries **q)
 {
 	int c = w->levels - 1;
-	const attn_frame *lv = w->src.lv[c];
-	size_t n = (size_t)lv->width * lv->height;
+	int lw = attn_pyramid_width(&w->src, c), lh = attn_pyramid_height(&w->src, c);
+	size_t n = (size_t)lw * lh;
 	float *cov;
 	int ret;
 
 	if (w->given.n)
-		return queries_near(attn_plane(w->given.lv[c], 0), lv->width,
-				    lv->height, 1, q);
+		return queries_near(attn_plane(w->given.lv[c], 0), lw, lh, 1, q);
 	cov = malloc(sizeof(float) * n);
 	if (!cov)
 		return -ENOMEM;
@@ -555,9 +555,9 @@ static int coarse_queries(struct frame_work *w, attn_queries **q)
 		memset(cov, 0, sizeof(float) * n);
 		for (int s = 0; s < w->n; s++)
 			for (size_t i = 0; i < n; i++)
-				cov[i] = fmaxf(cov[i], attn_plane(w->slots[s].kf->pos[c], 0)[i]);
+				cov[i] = fmaxf(cov[i], kf_coverage(w->slots[s].kf, c, i));
 	}
-	ret = queries_near(cov, lv->width, lv->height, TRACK_REACH, q);
+	ret = queries_near(cov, lw, lh, TRACK_REACH, q);
 	free(cov);
 	return ret;
 }
@@ -655,8 +655,7 @@ static int coarse_arrays_fill(const struct frame_work *w, const attn_queries *q,
 static int coarse_pass(struct frame_work *w, attn_frame *planes)
 {
 	int c = w->levels - 1, dv = 3 * w->n, ret;
-	const attn_frame *lv = w->src.lv[c];
-	struct attn_feat qf = yuv_feat(lv);
+	struct attn_feat qf = attn_pyramid_feat(&w->src, c);
 	struct attn_dense dense[ATTN_MAX_SLOTS] = { 0 };
 	struct attn_window win = { 0 };
 	struct coarse_arrays a = { 0 };
@@ -681,7 +680,7 @@ static int coarse_pass(struct frame_work *w, attn_frame *planes)
 	}
 	if (prev_usable(w)) {
 		win = (struct attn_window){
-			.keys = yuv_feat(w->e->prev.src), .cx = a.cx, .cy = a.cy,
+			.keys = frame_feat(w->e->prev.src), .cx = a.cx, .cy = a.cy,
 			.radius = PREV_RADIUS, .bias_all = PREV_BIAS,
 			.lambda = POS_LAMBDA / (PREV_RADIUS * PREV_RADIUS),
 		};
@@ -712,7 +711,7 @@ out_free:
  */
 static int up_factor(const struct frame_work *w, int l)
 {
-	return w->up->width < w->src.lv[l]->width ? 2 : 1;
+	return w->up->width < attn_pyramid_width(&w->src, l) ? 2 : 1;
 }
 
 /* Level l's pixel x in the coordinates of the level above. */
@@ -761,16 +760,16 @@ static int centres_from_above(const struct frame_work *w, int l,
 /* Coverage of the level above brought to level l's size (for tracking). */
 static int coverage_below(const struct frame_work *w, int l, float *cov)
 {
-	const attn_frame *lv = w->src.lv[l];
+	int lw = attn_pyramid_width(&w->src, l), lh = attn_pyramid_height(&w->src, l);
 	float *ucov = malloc(sizeof(float) * w->up->width * w->up->height);
 	int f = up_factor(w, l);
 
 	if (!ucov)
 		return -ENOMEM;
 	coverage_of(w->up, w->n, ucov);
-	for (int y = 0; y < lv->height; y++)
-		for (int x = 0; x < lv->width; x++)
-			cov[(size_t)y * lv->width + x] = attn_sample(ucov,
+	for (int y = 0; y < lh; y++)
+		for (int x = 0; x < lw; x++)
+			cov[(size_t)y * lw + x] = attn_sample(ucov,
 				w->up->width, w->up->height, to_up(x, f), to_up(y, f));
 	free(ucov);
 	return 0;
@@ -778,19 +777,18 @@ static int coverage_below(const struct frame_work *w, int l, float *cov)
 
 static int level_queries(const struct frame_work *w, int l, attn_queries **q)
 {
-	const attn_frame *lv = w->src.lv[l];
+	int lw = attn_pyramid_width(&w->src, l), lh = attn_pyramid_height(&w->src, l);
 	float *cov;
 	int ret;
 
 	if (w->given.n)
-		return queries_near(attn_plane(w->given.lv[l], 0), lv->width,
-				    lv->height, l ? 1 : 0, q);
-	cov = malloc(sizeof(float) * lv->width * lv->height);
+		return queries_near(attn_plane(w->given.lv[l], 0), lw, lh, l ? 1 : 0, q);
+	cov = malloc(sizeof(float) * lw * lh);
 	if (!cov)
 		return -ENOMEM;
 	ret = coverage_below(w, l, cov);
 	if (ret >= 0)
-		ret = queries_near(cov, lv->width, lv->height, 1, q);
+		ret = queries_near(cov, lw, lh, 1, q);
 	free(cov);
 	return ret;
 }
@@ -805,30 +803,55 @@ struct level_pass {
 	float *entropy;                 /* q->n, written, may be NULL */
 };
 
-/*
- * Value planes of slot s at a level: slot s's m, m*x, m*y in channels
- * base + 3s .. base + 3s + 2 (zero for the other slots), after, at the
- * finest level, the edit values in channels 0 .. base - 1.
- */
-static void slot_window_values(const struct frame_work *w, int s, int level,
-			       struct attn_window *win)
-{
-	const struct attn_kf_cache *kf = w->slots[s].kf;
-	int base = level ? 0 : EDIT_VALUES;
+/* What slot s's windows at one level read their values from. */
+struct slot_values {
+	const struct attn_kf_cache *kf;
+	int level, slot, n_slots;
+};
 
-	for (int c = 0; c < base; c++)
-		win->value[c] = attn_plane(kf->val, c);
-	for (int c = 0; c < 3 * w->n; c++)
-		win->value[base + c] = c / 3 == s ? attn_plane(kf->pos[level], c % 3) :
-						    w->zero;
+/*
+ * The values of keyframe keys, computed rather than stored: slot s's
+ * m, m*x, m*y in channels base + 3s .. base + 3s + 2 (zero for the other
+ * slots), after, at the finest level, the edit values m*edit, m*a*source,
+ * m*a in channels 0 .. base - 1 (a: the edit's local gain, see edit_gain).
+ */
+static void fill_slot_values(const void *ctx, int x0, int y0, int x1, int y1,
+			     float *vt, int npad)
+{
+	const struct slot_values *v = ctx;
+	const struct attn_kf_cache *kf = v->kf;
+	int base = v->level ? 0 : EDIT_VALUES, pos = base + 3 * v->slot;
+	int w = attn_pyramid_width(&kf->src, v->level), j = 0;
+	size_t n = (size_t)w * attn_pyramid_height(&kf->src, v->level);
+
+	memset(vt, 0, sizeof(float) * npad * (base + 3 * v->n_slots));
+	for (int y = y0; y <= y1; y++) {
+		for (int x = x0; x <= x1; x++, j++) {
+			size_t p = (size_t)y * w + x;
+			float m = kf_coverage(kf, v->level, p);
+
+			vt[(size_t)pos * npad + j] = m;
+			vt[(size_t)(pos + 1) * npad + j] = m * (float)x;
+			vt[(size_t)(pos + 2) * npad + j] = m * (float)y;
+			for (int c = 0; c < 3 && !v->level; c++) {
+				float e = kf->edit->plane[c][p] / 255.0f;
+				float src = kf->src.base->plane[c][p] / 255.0f;
+				float a = kf->gain[c * n + p];
+
+				vt[(size_t)c * npad + j] = m * e;
+				vt[(size_t)(3 + c) * npad + j] = m * a * src;
+				vt[(size_t)(6 + c) * npad + j] = m * a;
+			}
+		}
+	}
 }
 
 static int run_level(struct frame_work *w, struct level_pass *lp)
 {
 	int l = lp->level, n = lp->q->n;
-	const attn_frame *lv = w->src.lv[l];
-	struct attn_feat qf = yuv_feat(lv);
+	struct attn_feat qf = attn_pyramid_feat(&w->src, l);
 	struct attn_window win[ATTN_MAX_SLOTS];
+	struct slot_values vals[ATTN_MAX_SLOTS];
 	struct attn_job job = { .queries = &qf, .q = lp->q, .dv = lp->dv,
 				.windows = win, .n_windows = w->n,
 				.entropy = lp->entropy };
@@ -837,13 +860,14 @@ static int run_level(struct frame_work *w, struct level_pass *lp)
 	for (int s = 0; s < w->n; s++) {
 		const struct attn_kf_cache *kf = w->slots[s].kf;
 
+		vals[s] = (struct slot_values){ kf, l, s, w->n };
 		win[s] = (struct attn_window){
-			.keys = yuv_feat(kf->src.lv[l]),
+			.keys = attn_pyramid_feat(&kf->src, l),
+			.values = fill_slot_values, .values_ctx = &vals[s],
 			.cx = lp->cx + (size_t)s * n, .cy = lp->cy + (size_t)s * n,
 			.qbias = lp->qbias + (size_t)s * n, .radius = lp->radius,
 			.lambda = POS_LAMBDA / (float)(lp->radius * lp->radius),
 		};
-		slot_window_values(w, s, l, &win[s]);
 	}
 	job.scale = attn_score_scale(attn_feat_dim(&qf), w->e->p.temperature,
 				     mean_sigma2(w, l));
@@ -883,7 +907,8 @@ static int mid_levels(struct frame_work *w)
 		struct level_pass lp = { .radius = MID_RADIUS, .dv = 3 * w->n };
 		attn_frame *planes;
 		float *buf = NULL;
-		int ret = attn_frame_create(w->src.lv[l]->width, w->src.lv[l]->height,
+		int ret = attn_frame_create(attn_pyramid_width(&w->src, l),
+					    attn_pyramid_height(&w->src, l),
 					    3 * w->n, &planes);
 
 		if (ret < 0)
@@ -934,15 +959,15 @@ static float tracked_gate(const struct frame_work *w, int x, int y)
 
 /*
  * result = edit(match) + a * (frame - source(match)), coverage = m, from the
- * finest level's output (see kf_values).
+ * finest level's output (see fill_slot_values).
  */
 static void apply_finest(const struct frame_work *w, const struct level_pass *lp,
 			 attn_frame *result, float *coverage)
 {
-	const attn_frame *src = w->src.lv[0];
+	const struct attn_yuv8 *src = w->src.base;
 	size_t n = (size_t)src->width * src->height;
 
-	memcpy(result->data, src->data, sizeof(float) * n * 3);
+	attn_frame_from_yuv8(src, result);
 	if (!w->given.n)
 		memset(coverage, 0, sizeof(float) * n);
 	for (int i = 0; i < lp->q->n; i++) {
@@ -955,7 +980,7 @@ static void apply_finest(const struct frame_work *w, const struct level_pass *lp
 		if (m <= EPS_COVER)
 			continue;
 		for (int c = 0; c < 3; c++) {
-			float v = attn_plane(src, c)[p];
+			float v = src->plane[c][p] / 255.0f;
 
 			attn_plane(result, c)[p] = (o[c] - o[3 + c] + v * o[6 + c]) / m;
 		}
@@ -1024,11 +1049,10 @@ static void work_release(struct frame_work *w)
 	attn_pyramid_release(&w->src);
 	attn_pyramid_release(&w->given);
 	attn_frame_free(w->up);
-	free(w->zero);
 }
 
 static int work_setup(struct frame_work *w, attn_engine *e, int t,
-		      const attn_frame *src, const struct attn_keyframe *keys,
+		      const struct attn_yuv8 *src, const struct attn_keyframe *keys,
 		      int n_keys, const float *mask)
 {
 	int ret;
@@ -1037,27 +1061,24 @@ static int work_setup(struct frame_work *w, attn_engine *e, int t,
 	w->t = t;
 	w->n = n_keys;
 	w->levels = attn_levels_for(src->width, src->height, COARSE_TOKENS);
-	w->zero = calloc((size_t)src->width * src->height, sizeof(float));
-	if (!w->zero)
-		return -ENOMEM;
 	ret = kf_lookup(e, keys, n_keys, w->levels, w->slots);
 	if (ret < 0)
 		return ret;
 	slot_biases(keys, n_keys, t, w->slots);
-	ret = attn_pyramid_build(src, w->levels, &w->src);
+	ret = attn_pyramid_from_yuv8(src, w->levels, &w->src);
 	if (ret >= 0 && mask)
-		ret = mask_pyramid(mask, src->width, src->height, w->levels, &w->given);
+		ret = mask_pyramid(NULL, mask, src->width, src->height, w->levels, 0,
+				   &w->given);
 	return ret;
 }
 
-int attn_propagate(attn_engine *e, int t, const attn_frame *src,
+int attn_propagate(attn_engine *e, int t, const struct attn_yuv8 *src,
 		   const struct attn_keyframe *keys, int n_keys,
 		   const float *mask, attn_frame *result, float *coverage,
 		   struct attn_frame_info *info)
 {
 	struct frame_work w = { .info = info };
-	const attn_frame *c;
-	int ret;
+	int ret, c;
 
 	if (n_keys < 1 || n_keys > ATTN_MAX_SLOTS || result->planes < 3 ||
 	    result->width != src->width || result->height != src->height)
@@ -1065,8 +1086,9 @@ int attn_propagate(attn_engine *e, int t, const attn_frame *src,
 	ret = work_setup(&w, e, t, src, keys, n_keys, mask);
 	if (ret < 0)
 		goto out_release;
-	c = w.src.lv[w.levels - 1];
-	ret = attn_frame_create(c->width, c->height, 3 * n_keys, &w.up);
+	c = w.levels - 1;
+	ret = attn_frame_create(attn_pyramid_width(&w.src, c),
+				attn_pyramid_height(&w.src, c), 3 * n_keys, &w.up);
 	if (ret >= 0)
 		ret = coarse_pass(&w, w.up);
 	if (ret >= 0)

@@ -34,14 +34,12 @@
 #define MAX_SOURCES (2 * 15 + 1 + ATTN_MAX_SLOTS)
 
 struct stab_source {
-	const struct attn_yuv8 *frame8; /* keys and values: a neighbour's */
-	const attn_frame *frame;        /* or a reference keyframe's */
+	const struct attn_yuv8 *frame;  /* keys and values */
 	int offset;                     /* frames from t; neighbours only */
 	int is_ref;
 	long long key;                  /* its motion cache key */
 	const attn_motion_frame *mf;    /* its pyramid, from the cache */
-	const float *mask;              /* a reference's coverage, or NULL */
-	const uint8_t *mask8;           /* a neighbour's, or NULL */
+	const uint8_t *mask;            /* its coverage, or NULL */
 	attn_motion *motion;            /* from t to it, owned */
 	float *cx, *cy;                 /* window centres per query, owned */
 };
@@ -61,38 +59,16 @@ static struct attn_feat flat_feat(const attn_frame *f)
 	return ft;
 }
 
+/* The same of a source's 8-bit planes. */
 static struct attn_feat source_feat(const struct stab_source *s)
 {
-	struct attn_feat ft;
+	struct attn_feat ft = { .width = s->frame->width,
+				.height = s->frame->height, .radius = 1, .n = 1 };
 
-	if (s->frame)
-		return flat_feat(s->frame);
-	ft = (struct attn_feat){ .width = s->frame8->width,
-				 .height = s->frame8->height, .radius = 1, .n = 1 };
-	ft.plane8[0] = s->frame8->plane[0];
+	ft.plane8[0] = s->frame->plane[0];
 	ft.weight[0] = 1.0f;
 	ft.zero_mean[0] = 1;
 	return ft;
-}
-
-static void source_values(const struct stab_source *s, struct attn_window *w)
-{
-	for (int c = 0; c < 3; c++) {
-		if (s->frame)
-			w->value[c] = attn_plane(s->frame, c);
-		else
-			w->value8[c] = s->frame8->plane[c];
-	}
-}
-
-static int source_pyramid(const struct stab_source *s, attn_motion_frame **out)
-{
-	if (s->frame)
-		return attn_motion_frame_create(attn_plane(s->frame, 0), NULL,
-						s->frame->width, s->frame->height,
-						out);
-	return attn_motion_frame_create8(s->frame8->plane[0], NULL,
-					 s->frame8->width, s->frame8->height, out);
 }
 
 static void source_release(struct stab_source *s)
@@ -109,7 +85,7 @@ static int source_motion(struct stab_source *s, const attn_motion_frame *t_mf,
 {
 	int range = s->is_ref ? REF_RANGE : MOTION_RANGE * abs(s->offset);
 
-	if (s->frame8 == t_frame)
+	if (s->frame == t_frame)
 		return attn_motion_zero(t_frame->width, t_frame->height, MOTION_CELL,
 					&s->motion);
 	return attn_motion_estimate(t_mf, s->mf, MOTION_CELL, range, &s->motion);
@@ -154,7 +130,10 @@ static int cache_sources(attn_engine *e, struct stab_source *src, int n)
 			continue;
 		if (free_slot < 0)
 			return -ENOSPC;
-		ret = source_pyramid(&src[j], &c[free_slot].mf);
+		ret = attn_motion_frame_create8(src[j].frame->plane[0], NULL,
+						src[j].frame->width,
+						src[j].frame->height,
+						&c[free_slot].mf);
 		if (ret < 0)
 			return ret;
 		c[free_slot].key = src[j].key;
@@ -284,12 +263,12 @@ static int stab_step(attn_engine *e, const attn_frame *query_frame,
 
 	for (int i = 0; i < n_src; i++) {
 		win[i] = (struct attn_window){
-			.keys = source_feat(&src[i]), .mask = src[i].mask,
-			.mask8 = src[i].mask8,
+			.keys = source_feat(&src[i]), .mask8 = src[i].mask,
 			.cx = src[i].cx, .cy = src[i].cy, .radius = e->p.window,
 			.lambda = lambda,
 		};
-		source_values(&src[i], &win[i]);
+		for (int c = 0; c < 3; c++)
+			win[i].value8[c] = src[i].frame->plane[c];
 	}
 	return attn_attend(e->pool, &job, &info->stats);
 }
@@ -316,15 +295,15 @@ static int collect_sources(int t, const struct attn_yuv8 *const *window, int k,
 	for (int j = 0; j <= 2 * k; j++) {
 		if (!window[j])
 			continue;
-		src[n].frame8 = window[j];
-		src[n].mask8 = window[j]->cover;
+		src[n].frame = window[j];
+		src[n].mask = window[j]->cover;
 		src[n].offset = j - k;
 		src[n].key = (long long)t + j - k;
 		n++;
 	}
 	for (int r = 0; r < n_refs && r < ATTN_MAX_SLOTS; r++) {
 		src[n].frame = refs[r].edit ? refs[r].edit : refs[r].source;
-		src[n].mask = refs[r].mask;
+		src[n].mask = refs[r].source->cover;
 		src[n].is_ref = 1;
 		src[n].key = -1 - (long long)refs[r].index;
 		n++;

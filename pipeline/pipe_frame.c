@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <libavutil/pixdesc.h>
 
@@ -22,41 +23,41 @@ static int supported(const AVFrame *frame)
 }
 
 /* Plane c of frame as floats at the luma size, sampled at pixel centres. */
-static void plane_to_float(const AVFrame *frame, int c, int sx, int sy,
-			   float *tmp, float *out)
+/* Sample (x, y) of plane c, clamped to the plane. */
+static int chroma_at(const AVFrame *frame, int c, int cw, int ch, int x, int y)
+{
+	x = x < 0 ? 0 : x >= cw ? cw - 1 : x;
+	y = y < 0 ? 0 : y >= ch ? ch - 1 : y;
+	return frame->data[c][(size_t)y * frame->linesize[c] + x];
+}
+
+/*
+ * Plane c at the luma size into dst: copied, or for subsampled chroma
+ * bilinear from the samples, each at the centre of the luma pixels it
+ * covers (x reads it at (x + 0.5) / 2 - 0.5).
+ */
+static void plane_to_yuv8(const AVFrame *frame, int c, int sx, int sy, uint8_t *dst)
 {
 	int w = frame->width, h = frame->height;
 	int cw = AV_CEIL_RSHIFT(w, sx), ch = AV_CEIL_RSHIFT(h, sy);
-	const uint8_t *p = frame->data[c];
 
-	for (int y = 0; y < ch; y++)
-		for (int x = 0; x < cw; x++)
-			tmp[(size_t)y * cw + x] = p[(size_t)y * frame->linesize[c] + x] / 255.0f;
-	for (int y = 0; y < h; y++)
-		for (int x = 0; x < w; x++)
-			out[(size_t)y * w + x] = (sx || sy) ?
-				attn_sample(tmp, cw, ch, (x + 0.5f) / (1 << sx) - 0.5f,
-					    (y + 0.5f) / (1 << sy) - 0.5f) :
-				tmp[(size_t)y * w + x];
-}
+	for (int y = 0; y < h; y++) {
+		float fy = (y + 0.5f) / (1 << sy) - 0.5f;
+		int y0 = (int)floorf(fy);
+		float ay = fy - y0;
 
-int pipe_frame_to_attn(const AVFrame *frame, attn_frame *out)
-{
-	int sx, sy;
-	float *tmp;
+		for (int x = 0; x < w; x++) {
+			float fx = (x + 0.5f) / (1 << sx) - 0.5f;
+			int x0 = (int)floorf(fx);
+			float ax = fx - x0;
+			float top = chroma_at(frame, c, cw, ch, x0, y0) * (1 - ax) +
+				    chroma_at(frame, c, cw, ch, x0 + 1, y0) * ax;
+			float bot = chroma_at(frame, c, cw, ch, x0, y0 + 1) * (1 - ax) +
+				    chroma_at(frame, c, cw, ch, x0 + 1, y0 + 1) * ax;
 
-	if (!supported(frame) || out->width != frame->width ||
-	    out->height != frame->height || out->planes < 3)
-		return -EINVAL;
-	tmp = malloc(sizeof(float) * frame->width * frame->height);
-	if (!tmp)
-		return -ENOMEM;
-	chroma_shift(frame, &sx, &sy);
-	plane_to_float(frame, 0, 0, 0, tmp, attn_plane(out, 0));
-	for (int c = 1; c < 3; c++)
-		plane_to_float(frame, c, sx, sy, tmp, attn_plane(out, c));
-	free(tmp);
-	return 0;
+			dst[(size_t)y * w + x] = (uint8_t)lrintf(top + ay * (bot - top));
+		}
+	}
 }
 
 int pipe_frame_to_yuv8(const AVFrame *frame, uint8_t *planes,
@@ -64,26 +65,24 @@ int pipe_frame_to_yuv8(const AVFrame *frame, uint8_t *planes,
 {
 	int w = frame->width, h = frame->height, sx, sy;
 	size_t n = (size_t)w * h;
-	float *tmp, *full;
 
 	if (!supported(frame))
 		return -EINVAL;
-	tmp = malloc(sizeof(float) * n * 2);
-	if (!tmp)
-		return -ENOMEM;
-	full = tmp + n;
 	chroma_shift(frame, &sx, &sy);
 	for (int c = 0; c < 3; c++) {
 		uint8_t *dst = planes + (size_t)c * n;
 
-		plane_to_float(frame, c, c ? sx : 0, c ? sy : 0, tmp, full);
-		for (size_t i = 0; i < n; i++)
-			dst[i] = (uint8_t)lrintf(full[i] * 255.0f);
+		if (c && (sx || sy))
+			plane_to_yuv8(frame, c, sx, sy, dst);
+		else
+			for (int y = 0; y < h; y++)
+				memcpy(dst + (size_t)y * w,
+				       frame->data[c] + (size_t)y * frame->linesize[c], w);
 		yuv->plane[c] = dst;
 	}
 	yuv->width = w;
 	yuv->height = h;
-	free(tmp);
+	yuv->cover = NULL;
 	return 0;
 }
 

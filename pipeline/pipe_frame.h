@@ -11,12 +11,6 @@
 #include "attention/attn_frame.h"
 
 /*
- * frame (YUV420P or YUV444P, 8-bit) into out (3 planes at the luma size,
- * 0..1; 4:2:0 chroma upsampled). out must have the frame's size.
- */
-int pipe_frame_to_attn(const AVFrame *frame, attn_frame *out);
-
-/*
  * frame (YUV420P or YUV444P, 8-bit) into planes (3 * width * height bytes,
  * 4:4:4, no padding) and the view yuv of them: the compact form the
  * engine reads frames it holds in numbers.

@@ -51,7 +51,6 @@ struct job {
 	pipe_keys *keys;
 	attn_engine *engine;
 	attn_frame *result;
-	attn_frame *work;       /* propagate: the frame being made, as floats */
 	float *cov;             /* the coverage of the frame being made */
 	float *given;           /* propagate: its mask when given, as floats */
 	struct attn_frame_info stats;
@@ -155,9 +154,8 @@ static int open_engine(struct job *j)
 	if (ret >= 0)
 		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->result);
 	if (ret >= 0 && j->spec->mode == API_MODE_PROPAGATE) {
-		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->work);
 		j->given = malloc(sizeof(float) * j->info->width * j->info->height);
-		ret = ret >= 0 && !j->given ? -ENOMEM : ret;
+		ret = j->given ? 0 : -ENOMEM;
 	}
 	if (ret >= 0) {
 		j->cov = malloc(sizeof(float) * j->info->width * j->info->height);
@@ -256,11 +254,8 @@ static int run_propagate(struct job *j, int64_t t, struct slot *cur)
 		cover_to_floats(cur->cover, np, j->given);
 		given = j->given;
 	}
-	ret = attn_frame_from_yuv8(&cur->yuv, j->work);
-	if (ret >= 0)
-		ret = attn_propagate(j->engine, (int)t, j->work, keys, n, given,
-				     j->result, j->cov, &j->stats);
-	return ret;
+	return attn_propagate(j->engine, (int)t, &cur->yuv, keys, n, given,
+			      j->result, j->cov, &j->stats);
 }
 
 static int run_stabilize(struct job *j, int64_t t, struct slot *cur)
@@ -365,7 +360,6 @@ static void job_release(struct job *j)
 	pipe_masks_free(j->masks);
 	attn_engine_free(j->engine);
 	attn_frame_free(j->result);
-	attn_frame_free(j->work);
 	free(j->given);
 	free(j->cov);
 	pipe_writer_free(j->writer);

@@ -1,6 +1,7 @@
 #include "pipeline/pipe_keys.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +12,14 @@
 
 #define HELD 3
 
+/* A keyframe held, in 8-bit planes: the engine reads them as they are. */
 struct held {
 	int spec_index;         /* into the keyframe list, -1: free */
-	attn_frame *source;
-	attn_frame *edit;       /* NULL: the source is the look */
-	float *mask;            /* NULL: everything */
+	uint8_t *source_samples;
+	uint8_t *edit_samples;  /* NULL: the source is the look */
+	uint8_t *cover;         /* the mask there; NULL: everything */
+	struct attn_yuv8 source;
+	struct attn_yuv8 edit;
 };
 
 struct kf {
@@ -38,9 +42,9 @@ struct pipe_keys {
 
 static void held_release(struct held *h)
 {
-	attn_frame_free(h->source);
-	attn_frame_free(h->edit);
-	free(h->mask);
+	free(h->source_samples);
+	free(h->edit_samples);
+	free(h->cover);
 	memset(h, 0, sizeof(*h));
 	h->spec_index = -1;
 }
@@ -100,7 +104,13 @@ int pipe_keys_open(const api_spec *spec, const struct pipe_job_files *files,
 }
 
 /* The clip's frame at index, decoded by the reader that runs ahead. */
-static int source_at(pipe_keys *k, int64_t index, attn_frame **out, char *err,
+/* Room for a frame's three 8-bit planes. */
+static uint8_t *samples_new(const pipe_keys *k)
+{
+	return malloc((size_t)3 * k->info->width * k->info->height);
+}
+
+static int source_at(pipe_keys *k, int64_t index, struct held *h, char *err,
 		     size_t errlen)
 {
 	int ret;
@@ -112,13 +122,13 @@ static int source_at(pipe_keys *k, int64_t index, attn_frame **out, char *err,
 			return ret == AVERROR_EOF ? -EINVAL : ret;
 		k->ahead_pos++;
 	}
-	ret = attn_frame_create(k->info->width, k->info->height, 3, out);
-	if (ret >= 0)
-		ret = pipe_frame_to_attn(k->ahead_frame, *out);
-	return ret;
+	h->source_samples = samples_new(k);
+	if (!h->source_samples)
+		return -ENOMEM;
+	return pipe_frame_to_yuv8(k->ahead_frame, h->source_samples, &h->source);
 }
 
-static int edit_image(pipe_keys *k, int i, attn_frame **out, char *err,
+static int edit_image(pipe_keys *k, int i, struct held *h, char *err,
 		      size_t errlen)
 {
 	mask_image *img;
@@ -136,27 +146,48 @@ static int edit_image(pipe_keys *k, int i, attn_frame **out, char *err,
 		pipe_errf(err, errlen, "keyframes[%d].image: %s", i, why);
 		return ret;
 	}
-	ret = attn_frame_create(k->info->width, k->info->height, 3, out);
-	if (ret >= 0)
-		ret = pipe_frame_to_attn(frame, *out);
+	h->edit_samples = samples_new(k);
+	ret = h->edit_samples ? pipe_frame_to_yuv8(frame, h->edit_samples, &h->edit) :
+				-ENOMEM;
 	av_frame_free(&frame);
+	return ret;
+}
+
+/* The mask at the keyframe, as the 8-bit coverage its planes carry. */
+static int cover_at(pipe_keys *k, int i, struct held *h, char *err, size_t errlen)
+{
+	size_t n = (size_t)k->info->width * k->info->height;
+	float *m = malloc(sizeof(float) * n);
+	int ret = m ? 0 : -ENOMEM;
+
+	h->cover = malloc(n);
+	if (ret >= 0 && !h->cover)
+		ret = -ENOMEM;
+	if (ret >= 0)
+		ret = pipe_masks_at(k->masks, PIPE_MASK_AHEAD, k->list[i].frame, m,
+				    err, errlen);
+	for (size_t p = 0; ret >= 0 && p < n; p++)
+		h->cover[p] = (uint8_t)lrintf(m[p] * 255.0f);
+	h->source.cover = h->cover;
+	free(m);
 	return ret;
 }
 
 static int load(pipe_keys *k, int i, struct held *h, char *err, size_t errlen)
 {
-	size_t n = (size_t)k->info->width * k->info->height;
-	int ret = source_at(k, k->list[i].frame, &h->source, err, errlen);
+	int ret = source_at(k, k->list[i].frame, h, err, errlen);
 
+	/* past the last keyframe the reader ahead has nothing left to find */
+	if (i == k->n - 1) {
+		av_frame_free(&k->ahead_frame);
+		pipe_reader_free(k->ahead);
+		k->ahead = NULL;
+	}
 	h->spec_index = i;
 	if (ret >= 0 && k->list[i].image)
-		ret = edit_image(k, i, &h->edit, err, errlen);
-	if (ret >= 0 && !pipe_masks_none(k->masks)) {
-		h->mask = malloc(sizeof(float) * n);
-		ret = h->mask ? pipe_masks_at(k->masks, PIPE_MASK_AHEAD,
-					      k->list[i].frame, h->mask, err,
-					      errlen) : -ENOMEM;
-	}
+		ret = edit_image(k, i, h, err, errlen);
+	if (ret >= 0 && !pipe_masks_none(k->masks))
+		ret = cover_at(k, i, h, err, errlen);
 	if (ret < 0)
 		held_release(h);
 	return ret;
@@ -206,8 +237,8 @@ int pipe_keys_around(pipe_keys *k, int64_t t, struct attn_keyframe *out, int *n,
 		if (ret < 0)
 			return ret;
 		out[j] = (struct attn_keyframe){ .index = k->list[want[j]].frame,
-						 .source = h->source, .edit = h->edit,
-						 .mask = h->mask };
+						 .source = &h->source,
+						 .edit = h->edit_samples ? &h->edit : NULL };
 	}
 	*n = count;
 	return 0;

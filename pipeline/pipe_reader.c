@@ -114,9 +114,12 @@ static int open_decoder(pipe_reader *r, const AVStream *st, char *err,
 	if (ret < 0)
 		return ret;
 	r->dec->pkt_timebase = st->time_base;
-	/* decoding is bit-exact with any number of threads */
-	r->dec->thread_count = 0;
-	r->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+	/*
+	 * One thread: frame threading holds a decoded frame set per thread
+	 * (tens of MB at 1080p) and decoding is a small share of a job, whose
+	 * engine has the cores.
+	 */
+	r->dec->thread_count = 1;
 	ret = avcodec_open2(r->dec, codec, NULL);
 	if (ret < 0) {
 		pipe_errf(err, errlen, "%s: cannot decode its %s video: %s",

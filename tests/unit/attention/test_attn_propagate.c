@@ -83,11 +83,15 @@ static attn_engine *propagate_engine(int threads, int steps)
 	return engine_new(threads, steps, 8, 0);
 }
 
-/* A keyframe at frame index: the scene with the square unmoved, and its re-grade. */
+/*
+ * A keyframe at frame index: the scene with the square unmoved, and its
+ * re-grade, both rounded to the 8 bits the engine is given them in.
+ */
 struct key {
 	attn_frame *src, *edit;
+	struct yuv8_frame src8, edit8;
 	float *mask;
-	struct attn_keyframe kf;
+	int index;
 };
 
 static struct key key_make(const struct scene *s, int index)
@@ -96,16 +100,40 @@ static struct key key_make(const struct scene *s, int index)
 
 	k.src = scene_frame(s, 0, 0, k.mask);
 	k.edit = regrade(k.src, k.mask);
-	k.kf = (struct attn_keyframe){ .index = index, .source = k.src, .edit = k.edit,
-				       .mask = k.mask };
+	k.src8 = yuv8_quantize(k.src);
+	k.edit8 = yuv8_quantize(k.edit);
+	k.src8.view.cover = cover8(k.mask, s->w, s->h);
+	k.index = index;
 	return k;
+}
+
+/* What the engine is given of k (pointing into k: take it where k stays). */
+static struct attn_keyframe key_kf(const struct key *k)
+{
+	return (struct attn_keyframe){ .index = k->index, .source = &k->src8.view,
+				       .edit = &k->edit8.view };
 }
 
 static void key_free(struct key *k)
 {
 	attn_frame_free(k->src);
 	attn_frame_free(k->edit);
+	free(k->src8.samples);
+	free(k->edit8.samples);
+	free((void *)k->src8.view.cover);
 	free(k->mask);
+}
+
+/* Frame t (f, rounded to 8 bits first, as decoded frames are) propagated. */
+static int propagate(attn_engine *e, int t, attn_frame *f,
+		     const struct attn_keyframe *keys, int n, const float *mask,
+		     attn_frame *res, float *cov, struct attn_frame_info *info)
+{
+	struct yuv8_frame f8 = yuv8_quantize(f);
+	int ret = attn_propagate(e, t, &f8.view, keys, n, mask, res, cov, info);
+
+	free(f8.samples);
+	return ret;
 }
 
 /* At the keyframe itself: the edit inside the mask, the source outside, coverage = mask. */
@@ -116,10 +144,11 @@ static void check_identity(int w, int h, int steps)
 	attn_engine *e = propagate_engine(2, steps);
 	float *cov = plane_new(w, h), *outside = plane_complement(k.mask, w, h);
 	struct attn_frame_info info = { 0 };
+	struct attn_keyframe kf = key_kf(&k);
 	attn_frame *res;
 
 	assert_int_equal(attn_frame_create(w, h, 3, &res), 0);
-	assert_int_equal(attn_propagate(e, 0, k.src, &k.kf, 1, k.mask, res, cov, &info), 0);
+	assert_int_equal(propagate(e, 0, k.src, &kf, 1, k.mask, res, cov, &info), 0);
 	assert_true(frame_rmse(res, k.edit, 3, k.mask) < 1e-3);
 	assert_true(frame_rmse(k.src, k.edit, 3, k.mask) > 0.1);
 	assert_int_equal(frame_diff_count(res, k.src, 3, outside), 0);
@@ -145,6 +174,7 @@ static void test_moved_object_carries_the_edit(void **state)
 {
 	struct scene s = scene_make(W, H);
 	struct key k = key_make(&s, 0);
+	struct attn_keyframe kf = key_kf(&k);
 	attn_engine *e = propagate_engine(2, 2);
 	float *mask = plane_new(W, H), *inner = plane_new(W, H), *cov = plane_new(W, H);
 	attn_frame *cur = scene_frame(&s, DX, DY, mask), *truth = regrade(cur, mask), *res;
@@ -155,7 +185,7 @@ static void test_moved_object_carries_the_edit(void **state)
 	(void)state;
 	rect_mask(inner, W, H, OX + DX + 2, OY + DY + 2, OX + DX + OS - 2, OY + DY + OS - 2);
 	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
-	assert_int_equal(attn_propagate(e, MOVED, cur, &k.kf, 1, mask, res, cov, &info), 0);
+	assert_int_equal(propagate(e, MOVED, cur, &kf, 1, mask, res, cov, &info), 0);
 	err = frame_rmse(res, truth, 3, mask);
 	unedited = frame_rmse(cur, truth, 3, mask);
 	assert_true(unedited > 0.1);
@@ -179,6 +209,7 @@ static void test_coverage_is_the_given_mask(void **state)
 {
 	struct scene s = scene_make(W, H);
 	struct key k = key_make(&s, 0);
+	struct attn_keyframe kf = key_kf(&k);
 	attn_engine *e = propagate_engine(1, 1);
 	float *mask = plane_new(W, H), *cov = plane_new(W, H);
 	attn_frame *cur = scene_frame(&s, DX, DY, NULL), *res;
@@ -189,7 +220,7 @@ static void test_coverage_is_the_given_mask(void **state)
 		for (int x = 0; x < W; x++)
 			mask[y * W + x] = x < 20 ? 0.0f : x > 90 ? 1.0f : (x - 20) / 70.0f;
 	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
-	assert_int_equal(attn_propagate(e, MOVED, cur, &k.kf, 1, mask, res, cov, &info), 0);
+	assert_int_equal(propagate(e, MOVED, cur, &kf, 1, mask, res, cov, &info), 0);
 	assert_memory_equal(cov, mask, sizeof(float) * W * H);
 	attn_frame_free(res);
 	attn_frame_free(cur);
@@ -210,8 +241,8 @@ static void run_tracked(attn_engine *e, const struct scene *s, const struct key 
 		struct attn_keyframe kf[2];
 
 		for (int i = 0; i < n_keys; i++)
-			kf[i] = keys[i].kf;
-		assert_int_equal(attn_propagate(e, t, f, kf, n_keys, NULL, res, cov, &info), 0);
+			kf[i] = key_kf(&keys[i]);
+		assert_int_equal(propagate(e, t, f, kf, n_keys, NULL, res, cov, &info), 0);
 		attn_frame_free(f);
 	}
 }
@@ -267,15 +298,16 @@ static void test_nearer_keyframe_dominates(void **state)
 
 	(void)state;
 	attn_frame_free(keys[1].edit);
+	free(keys[1].edit8.samples);
 	keys[1].edit = twice;
-	keys[1].kf.edit = twice;
-	kf[0] = keys[0].kf;
-	kf[1] = keys[1].kf;
+	keys[1].edit8 = yuv8_quantize(twice);
+	kf[0] = key_kf(&keys[0]);
+	kf[1] = key_kf(&keys[1]);
 	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
-	assert_int_equal(attn_propagate(e, 1, keys[0].src, kf, 2, keys[0].mask, res, cov, &info), 0);
+	assert_int_equal(propagate(e, 1, keys[0].src, kf, 2, keys[0].mask, res, cov, &info), 0);
 	assert_true(frame_rmse(res, keys[0].edit, 3, keys[0].mask) <
 		    0.5 * frame_rmse(res, twice, 3, keys[0].mask));
-	assert_int_equal(attn_propagate(e, 9, keys[0].src, kf, 2, keys[0].mask, res, cov, &info), 0);
+	assert_int_equal(propagate(e, 9, keys[0].src, kf, 2, keys[0].mask, res, cov, &info), 0);
 	assert_true(frame_rmse(res, twice, 3, keys[0].mask) <
 		    0.5 * frame_rmse(res, keys[0].edit, 3, keys[0].mask));
 	attn_frame_free(res);
@@ -316,7 +348,7 @@ static void test_bad_arguments(void **state)
 {
 	struct scene s = scene_make(W, H);
 	struct key k = key_make(&s, 0);
-	struct attn_keyframe three[3] = { k.kf, k.kf, k.kf };
+	struct attn_keyframe kf = key_kf(&k), three[3] = { kf, kf, kf };
 	attn_engine *e = propagate_engine(1, 1);
 	float *cov = plane_new(W, H);
 	attn_frame *res, *small, *flat;
@@ -325,10 +357,10 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
 	assert_int_equal(attn_frame_create(W - 1, H, 3, &small), 0);
 	assert_int_equal(attn_frame_create(W, H, 2, &flat), 0);
-	assert_int_equal(attn_propagate(e, 0, k.src, &k.kf, 0, NULL, res, cov, NULL), -EINVAL);
-	assert_int_equal(attn_propagate(e, 0, k.src, three, 3, NULL, res, cov, NULL), -EINVAL);
-	assert_int_equal(attn_propagate(e, 0, k.src, &k.kf, 1, NULL, small, cov, NULL), -EINVAL);
-	assert_int_equal(attn_propagate(e, 0, k.src, &k.kf, 1, NULL, flat, cov, NULL), -EINVAL);
+	assert_int_equal(attn_propagate(e, 0, &k.src8.view, &kf, 0, NULL, res, cov, NULL), -EINVAL);
+	assert_int_equal(attn_propagate(e, 0, &k.src8.view, three, 3, NULL, res, cov, NULL), -EINVAL);
+	assert_int_equal(attn_propagate(e, 0, &k.src8.view, &kf, 1, NULL, small, cov, NULL), -EINVAL);
+	assert_int_equal(attn_propagate(e, 0, &k.src8.view, &kf, 1, NULL, flat, cov, NULL), -EINVAL);
 	attn_frame_free(res);
 	attn_frame_free(small);
 	attn_frame_free(flat);

@@ -28,6 +28,7 @@ static const float gain[FRAMES] = { 1.08f, 0.93f, 1.06f, 0.92f, 1.07f, 0.94f };
 
 struct clip {
 	attn_frame *clean;
+	struct yuv8_frame clean8;       /* the clean frame as a reference keyframe */
 	uint8_t *mask8;         /* the mask as the frames carry it */
 	attn_frame *frame[FRAMES];
 	struct yuv8_frame frame8[FRAMES];       /* the same, as the engine reads them */
@@ -53,12 +54,15 @@ static struct clip clip_make(void)
 		c.frame8[f] = yuv8_quantize(c.frame[f]);
 		c.frame8[f].view.cover = c.mask8;
 	}
+	c.clean8 = yuv8_quantize(c.clean);
+	c.clean8.view.cover = c.mask8;
 	return c;
 }
 
 static void clip_free(struct clip *c)
 {
 	attn_frame_free(c->clean);
+	free(c->clean8.samples);
 	for (int f = 0; f < FRAMES; f++) {
 		attn_frame_free(c->frame[f]);
 		free(c->frame8[f].samples);
@@ -126,7 +130,7 @@ static void test_clip_start_and_reference(void **state)
 {
 	struct clip c = clip_make();
 	attn_engine *e = stabilize_engine(1);
-	struct attn_keyframe ref = { .index = 0, .source = c.clean, .mask = c.mask };
+	struct attn_keyframe ref = { .index = 0, .source = &c.clean8.view };
 	attn_frame *plain = stabilize(e, &c, 0, NULL, 0);
 	attn_frame *with_ref = stabilize(e, &c, 0, &ref, 1);
 	double input = frame_rmse(c.frame[0], c.clean, 3, c.mask);

@@ -57,26 +57,32 @@ static uint8_t ramp(int c, int x, int y)
 	return (uint8_t)(c ? 40 + 20 * x + 3 * y : 7 * x + 11 * y);
 }
 
-static attn_frame *planes_of(const AVFrame *f)
+/* f's 4:4:4 8-bit planes, as the engine reads frames (caller frees samples). */
+static struct attn_yuv8 planes_of(const AVFrame *f, uint8_t **samples)
 {
-	attn_frame *out;
+	struct attn_yuv8 yuv;
 
-	assert_int_equal(attn_frame_create(f->width, f->height, 3, &out), 0);
-	assert_int_equal(pipe_frame_to_attn(f, out), 0);
-	return out;
+	*samples = malloc((size_t)3 * f->width * f->height);
+	assert_non_null(*samples);
+	assert_int_equal(pipe_frame_to_yuv8(f, *samples, &yuv), 0);
+	return yuv;
 }
 
 static void test_444_is_exact(void **state)
 {
 	AVFrame *f = frame_new(AV_PIX_FMT_YUV444P, 9, 7, pattern);
-	attn_frame *a = planes_of(f);
+	uint8_t *samples;
+	struct attn_yuv8 a = planes_of(f, &samples);
 
 	(void)state;
+	assert_int_equal(a.width, 9);
+	assert_int_equal(a.height, 7);
+	assert_null(a.cover);
 	for (int c = 0; c < 3; c++)
 		for (int y = 0; y < 7; y++)
 			for (int x = 0; x < 9; x++)
-				assert_true(attn_plane(a, c)[y * 9 + x] == pattern(c, x, y) / 255.0f);
-	attn_frame_free(a);
+				assert_int_equal(a.plane[c][y * 9 + x], pattern(c, x, y));
+	free(samples);
 	av_frame_free(&f);
 }
 
@@ -88,7 +94,8 @@ static void test_444_is_exact(void **state)
 static void test_420_chroma_upsampled(void **state)
 {
 	AVFrame *f = frame_new(AV_PIX_FMT_YUV420P, 9, 7, ramp);
-	attn_frame *a = planes_of(f);
+	uint8_t *samples;
+	struct attn_yuv8 a = planes_of(f, &samples);
 
 	(void)state;
 	for (int y = 0; y < 7; y++)
@@ -96,36 +103,27 @@ static void test_420_chroma_upsampled(void **state)
 			float cx = fminf(fmaxf((x + 0.5f) / 2 - 0.5f, 0.0f), 4.0f);
 			float cy = fminf(fmaxf((y + 0.5f) / 2 - 0.5f, 0.0f), 3.0f);
 
-			assert_true(attn_plane(a, 0)[y * 9 + x] == ramp(0, x, y) / 255.0f);
+			assert_int_equal(a.plane[0][y * 9 + x], ramp(0, x, y));
 			for (int c = 1; c < 3; c++)
-				assert_float_equal(attn_plane(a, c)[y * 9 + x],
-						   (40 + 20 * cx + 3 * cy) / 255.0f, 1e-5);
+				assert_int_equal(a.plane[c][y * 9 + x],
+						 lrintf(40 + 20 * cx + 3 * cy));
 		}
-	attn_frame_free(a);
+	free(samples);
 	av_frame_free(&f);
 }
 
-static void test_to_attn_rejects_what_it_cannot_convert(void **state)
+static void test_to_yuv8_rejects_what_it_cannot_convert(void **state)
 {
-	AVFrame *f = frame_new(AV_PIX_FMT_YUV420P, 8, 6, pattern);
 	AVFrame *rgb = av_frame_alloc();
-	attn_frame *small, *two, *ok;
+	uint8_t samples[3 * 8 * 6];
+	struct attn_yuv8 yuv;
 
 	(void)state;
-	assert_int_equal(attn_frame_create(8, 5, 3, &small), 0);
-	assert_int_equal(attn_frame_create(8, 6, 2, &two), 0);
-	assert_int_equal(attn_frame_create(8, 6, 3, &ok), 0);
-	assert_int_equal(pipe_frame_to_attn(f, small), -EINVAL);
-	assert_int_equal(pipe_frame_to_attn(f, two), -EINVAL);
 	rgb->format = AV_PIX_FMT_RGB24;
 	rgb->width = 8;
 	rgb->height = 6;
 	assert_int_equal(av_frame_get_buffer(rgb, 0), 0);
-	assert_int_equal(pipe_frame_to_attn(rgb, ok), -EINVAL);
-	attn_frame_free(small);
-	attn_frame_free(two);
-	attn_frame_free(ok);
-	av_frame_free(&f);
+	assert_int_equal(pipe_frame_to_yuv8(rgb, samples, &yuv), -EINVAL);
 	av_frame_free(&rgb);
 }
 
@@ -290,7 +288,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_444_is_exact),
 		cmocka_unit_test(test_420_chroma_upsampled),
-		cmocka_unit_test(test_to_attn_rejects_what_it_cannot_convert),
+		cmocka_unit_test(test_to_yuv8_rejects_what_it_cannot_convert),
 		cmocka_unit_test(test_blend_keeps_samples_without_coverage_or_weight),
 		cmocka_unit_test(test_blend_full_coverage_gives_the_result),
 		cmocka_unit_test(test_blend_partial),

@@ -111,32 +111,32 @@ static void fixture_close(struct fixture *f)
 	api_spec_free(f->spec);
 }
 
-/* Every sample of plane c of frame is about v / 255. */
-static void assert_plane(const attn_frame *frame, int c, double v, double tol)
+/* Every sample of plane c of frame is about v. */
+static void assert_plane(const struct attn_yuv8 *frame, int c, double v, double tol)
 {
-	const float *p;
+	const uint8_t *p;
 
 	assert_non_null(frame);
-	p = attn_plane(frame, c);
+	p = frame->plane[c];
 	assert_int_equal(frame->width, W);
 	assert_int_equal(frame->height, H);
 	for (int i = 0; i < W * H; i++)
-		if (fabs(p[i] * 255.0 - v) > tol)
-			fail_msg("plane %d sample %d: %.3f, want %.3f", c, i, p[i] * 255.0, v);
+		if (fabs(p[i] - v) > tol)
+			fail_msg("plane %d sample %d: %d, want %.3f", c, i, p[i], v);
 }
 
 /* The clip's frame i, as decoded. */
-static void assert_source_of(const attn_frame *frame, int i)
+static void assert_source_of(const struct attn_yuv8 *frame, int i)
 {
-	assert_plane(frame, 0, 16 + 15 * i, 1e-3);
-	assert_plane(frame, 1, 128, 1e-3);
+	assert_plane(frame, 0, 16 + 15 * i, 0);
+	assert_plane(frame, 1, 128, 0);
 }
 
 /*
  * An edit from a gray PNG of level g: limited-range luma, neutral chroma,
  * within the level of dithering the conversion from 16 bits may add.
  */
-static void assert_edit_of(const attn_frame *frame, int g)
+static void assert_edit_of(const struct attn_yuv8 *frame, int g)
 {
 	assert_plane(frame, 0, 16 + g * 219.0 / 255.0, 1.5);
 	assert_plane(frame, 1, 128, 1.5);
@@ -155,7 +155,7 @@ static void test_keyframes_around_t(void **state)
 	static const char *const images[] = { "gray50.png", "gray150.png", "gray250.png" };
 	struct fixture f;
 	struct attn_keyframe k[2];
-	const attn_frame *six;
+	const struct attn_yuv8 *six;
 	char err[ERR_LEN];
 
 	(void)state;
@@ -167,7 +167,7 @@ static void test_keyframes_around_t(void **state)
 	assert_int_equal(k[0].index, 2);
 	assert_source_of(k[0].source, 2);
 	assert_edit_of(k[0].edit, 50);
-	assert_null(k[0].mask);
+	assert_null(k[0].source->cover);
 	assert_int_equal(around(&f, 2, k, err), 2);
 	assert_int_equal(k[0].index, 2);
 	assert_int_equal(k[1].index, 6);
@@ -209,9 +209,9 @@ static void test_loading_skips_ahead(void **state)
 	assert_int_equal(k[0].index, 8);
 	assert_source_of(k[0].source, 8);
 	assert_edit_of(k[0].edit, 250);
-	assert_non_null(k[0].mask);
+	assert_non_null(k[0].source->cover);
 	for (int i = 0; i < W * H; i++)
-		assert_float_equal(k[0].mask[i], 0.8f, 1e-5);
+		assert_int_equal(k[0].source->cover[i], 204);  /* 0.8 of the way */
 	fixture_close(&f);
 }
 
@@ -231,8 +231,8 @@ static void test_stabilize_implicit_reference(void **state)
 		assert_int_equal(k[0].index, 0);
 		assert_null(k[0].edit);
 		assert_source_of(k[0].source, 0);
-		assert_non_null(k[0].mask);
-		assert_float_equal(k[0].mask[0], 1.0f, 1e-6);
+		assert_non_null(k[0].source->cover);
+		assert_int_equal(k[0].source->cover[0], 255);
 	}
 	fixture_close(&f);
 }

@@ -10,19 +10,19 @@
 #include <unistd.h>
 
 #include "server/srv_api_jobs.h"
-#include "server/srv_jobs.h"
 #include "server/srv_range.h"
 
-/* The job the route names, for this caller; answers 404 when there is none. */
-static srv_job *srv_api_job(struct srv_request *req, enum MHD_Result *ret)
+/*
+ * Answers a backend error: 404 when there is no such job (for this
+ * caller), 503 while the backend cannot be reached, else 500.
+ */
+static enum MHD_Result srv_api_failed(struct srv_request *req, int err)
 {
-	srv_job *job = srv_store_get(req->svc->store, req->match.id, req->owner);
-
-	if (!job)
-		*ret = srv_reply_problem(req, 404, "not-found", "No such job",
+	if (err == -ENOENT)
+		return srv_reply_problem(req, 404, "not-found", "No such job",
 					 "check the job id; jobs are removed after the "
 					 "retention time or when deleted");
-	return job;
+	return srv_reply_unavailable(req, err);
 }
 
 /* Reads ?limit=; false (answered 400) when it is not 1..SRV_LIST_MAX. */
@@ -55,38 +55,41 @@ enum MHD_Result srv_api_list(struct srv_request *req)
 
 	if (!srv_api_limit(req, &limit, &ret))
 		return ret;
-	err = srv_store_list(req->svc->store, req->owner,
-			     srv_request_arg(req, "cursor"), limit, &text);
+	err = srv_backend_list(req->svc->backend, req->owner,
+			       srv_request_arg(req, "cursor"), limit, &text);
 	if (err == -EINVAL)
 		return srv_reply_problem(req, 400, "invalid-query", "The query is invalid",
 					 "cursor must be a next_cursor from a previous page");
 	if (err < 0)
-		return srv_reply(req, 500, NULL);
+		return srv_reply_unavailable(req, err);
 	return srv_reply_json(req, 200, text);
 }
 
 enum MHD_Result srv_api_get(struct srv_request *req)
 {
 	enum MHD_Result ret;
-	srv_job *job = srv_api_job(req, &ret);
+	srv_job *job;
+	int err;
 
-	if (!job)
-		return ret;
+	err = srv_backend_get(req->svc->backend, req->match.id, req->owner, &job);
+	if (err < 0)
+		return srv_api_failed(req, err);
 	ret = srv_reply_job(req, 200, job);
-	srv_store_put(req->svc->store, job);
+	srv_job_free(job);
 	return ret;
 }
 
 enum MHD_Result srv_api_cancel(struct srv_request *req)
 {
 	enum MHD_Result ret;
-	srv_job *job = srv_api_job(req, &ret);
+	srv_job *job = NULL;
+	int err;
 
-	if (!job)
-		return ret;
-	srv_jobs_cancel(req->svc, job);
+	err = srv_backend_cancel(req->svc->backend, req->match.id, req->owner, &job);
+	if (err < 0)
+		return srv_api_failed(req, err);
 	ret = srv_reply_job(req, 200, job);
-	srv_store_put(req->svc->store, job);
+	srv_job_free(job);
 	return ret;
 }
 
@@ -98,17 +101,13 @@ static struct MHD_Response *srv_api_empty(void)
 
 enum MHD_Result srv_api_delete(struct srv_request *req)
 {
-	enum MHD_Result ret;
-	srv_job *job = srv_api_job(req, &ret);
-	int err;
+	int err = srv_backend_remove(req->svc->backend, req->match.id, req->owner);
 
-	if (!job)
-		return ret;
-	err = srv_jobs_delete(req->svc, job);
-	srv_store_put(req->svc->store, job);
 	if (err == -EBUSY)
 		return srv_reply_problem(req, 503, "job-busy", "The job did not stop",
 					 "retry the delete in a moment");
+	if (err == -ENOENT || err == -ENOTCONN)
+		return srv_api_failed(req, err);
 	if (err < 0)
 		return srv_reply_problem(req, 500, "internal", "The job's files cannot "
 					 "be removed", strerror(-err));
@@ -127,21 +126,18 @@ static bool srv_output_open(struct srv_request *req, srv_job *job,
 			    struct srv_output *out, enum MHD_Result *ret)
 {
 	char path[PATH_MAX], detail[96];
-	enum srv_status status;
 	struct stat st;
 
-	srv_store_lock(req->svc->store);
-	status = job->status;
-	srv_store_unlock(req->svc->store);
-	if (status != SRV_SUCCEEDED) {
+	if (job->status != SRV_SUCCEEDED) {
 		snprintf(detail, sizeof(detail), "the job is %s; the output exists "
-			 "once it has succeeded", srv_status_name(status));
+			 "once it has succeeded", srv_status_name(job->status));
 		*ret = srv_reply_problem(req, 409, "output-not-ready",
 					 "The output is not ready", detail);
 		return false;
 	}
 	out->fd = -1;
-	if (!srv_store_path(req->svc->store, job->id, SRV_OUTPUT_FILE, path, sizeof(path)))
+	if (!srv_dirs_path(srv_backend_dirs(req->svc->backend), job->id,
+			   SRV_OUTPUT_FILE, path, sizeof(path)))
 		out->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (out->fd < 0 || fstat(out->fd, &st) < 0) {
 		if (out->fd >= 0)
@@ -229,12 +225,14 @@ enum MHD_Result srv_api_output(struct srv_request *req)
 {
 	struct srv_output out;
 	enum MHD_Result ret;
-	srv_job *job = srv_api_job(req, &ret);
+	srv_job *job;
 	bool opened;
+	int err;
 
-	if (!job)
-		return ret;
+	err = srv_backend_get(req->svc->backend, req->match.id, req->owner, &job);
+	if (err < 0)
+		return srv_api_failed(req, err);
 	opened = srv_output_open(req, job, &out, &ret);
-	srv_store_put(req->svc->store, job);
+	srv_job_free(job);
 	return opened ? srv_output_answer(req, &out) : ret;
 }

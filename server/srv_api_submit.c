@@ -10,8 +10,6 @@
 #include "api/api_spec.h"
 #include "pipeline/pipe_reader.h"
 #include "server/srv_api_submit.h"
-#include "server/srv_jobs.h"
-#include "server/srv_log.h"
 
 #define SRV_IDEM_KEY_MAX 255
 
@@ -86,14 +84,17 @@ enum MHD_Result srv_api_submit_begin(struct srv_request *req)
 
 	if (!srv_submit_headers_ok(req, &ret))
 		return ret;
-	if (srv_queue_reserve(svc->queue) < 0)
+	err = srv_backend_reserve(svc->backend);
+	if (err == -EAGAIN)
 		return srv_submit_busy(req, 429, "queue-full", "The job queue is full",
 				       "retry after the time in Retry-After");
+	if (err < 0)
+		return srv_reply_unavailable(req, err);
 	req->reserved = true;
 	err = srv_id_new(req->job_id);
 	if (!err)
-		err = srv_upload_create(req->conn, svc->store, req->job_id,
-					svc->cfg->max_upload, &req->upload);
+		err = srv_upload_create(req->conn, srv_backend_dirs(svc->backend),
+					req->job_id, svc->cfg->max_upload, &req->upload);
 	if (err == -EINVAL)
 		return srv_reply_problem(req, 415, "unsupported-media-type",
 					 "The body cannot be read as multipart/form-data",
@@ -296,7 +297,7 @@ static bool srv_submit_idem_new(struct srv_request *req, const char *key,
 {
 	srv_service *svc = req->svc;
 	char found[SRV_ID_LEN + 1];
-	srv_job *job;
+	srv_job *job = NULL;
 	int r;
 
 	if (strlen(key) > SRV_IDEM_KEY_MAX || !*key) {
@@ -305,8 +306,8 @@ static bool srv_submit_idem_new(struct srv_request *req, const char *key,
 					       "must be 1 to 255 characters");
 		return false;
 	}
-	r = srv_idem_claim(svc->idem, req->owner, key, srv_upload_hash(req->upload),
-			   req->job_id, found);
+	r = srv_backend_idem_claim(svc->backend, req->owner, key,
+				   srv_upload_hash(req->upload), req->job_id, found);
 	if (r == SRV_IDEM_NEW)
 		return true;
 	if (r == SRV_IDEM_CONFLICT) {
@@ -315,14 +316,17 @@ static bool srv_submit_idem_new(struct srv_request *req, const char *key,
 					       "Idempotency-Key", "use a new key for a new job");
 		return false;
 	}
-	job = r == SRV_IDEM_SAME ? srv_store_get(svc->store, found, req->owner) : NULL;
+	if (r == SRV_IDEM_SAME)
+		r = srv_backend_get(svc->backend, found, req->owner, &job);
 	if (job) {
 		*ret = srv_reply_job(req, 200, job);
-		srv_store_put(svc->store, job);
-	} else {
-		*ret = srv_reply_problem(req, r < 0 ? 500 : 409, "idempotency-in-progress",
+		srv_job_free(job);
+	} else if (r == -ENOENT) {
+		*ret = srv_reply_problem(req, 409, "idempotency-in-progress",
 					 "A request with this Idempotency-Key is in progress",
 					 "retry once it has been answered");
+	} else {
+		*ret = srv_reply_unavailable(req, r);
 	}
 	return false;
 }
@@ -365,20 +369,19 @@ static enum MHD_Result srv_submit_commit(struct srv_request *req,
 	job = srv_submit_job(req, spec, key);
 	if (!job)
 		return srv_reply(req, 500, NULL);
-	err = srv_store_commit(svc->store, job);
-	if (err < 0) {
-		srv_job_free(job);
-		return srv_reply_problem(req, err == -ENOSPC ? 507 : 500, "store-failed",
-					 "The job cannot be stored", strerror(-err));
-	}
+	err = srv_backend_submit(svc->backend, job);
+	if (err == -ENOTCONN)
+		ret = srv_reply_unavailable(req, err);
+	else if (err < 0)
+		ret = srv_reply_problem(req, err == -ENOSPC ? 507 : 500, "store-failed",
+					"The job cannot be stored", strerror(-err));
+	if (err < 0)
+		goto free_job;
 	srv_upload_keep(req->upload);
-	srv_store_ref(svc->store, job);
 	req->reserved = false;
-	err = srv_jobs_enqueue(svc, job);
-	srv_log_job(job->id, err < 0 ? "stored" : "queued",
-		    err < 0 ? "out of memory queueing: runs after a restart" : NULL);
 	ret = srv_reply_job(req, 202, job);
-	srv_store_put(svc->store, job);
+free_job:
+	srv_job_free(job);
 	return ret;
 }
 
@@ -398,7 +401,7 @@ static enum MHD_Result srv_submit_finish(struct srv_request *req)
 	if (!key || srv_submit_idem_new(req, key, &ret)) {
 		ret = srv_submit_commit(req, spec, key);
 		if (key && req->status != 202)
-			srv_idem_forget(req->svc->idem, req->owner, key);
+			srv_backend_idem_forget(req->svc->backend, req->owner, key);
 	}
 	api_spec_free(spec);
 	return ret;
@@ -427,7 +430,7 @@ enum MHD_Result srv_api_submit_body(struct srv_request *req, const char *data,
 void srv_api_submit_end(struct srv_request *req)
 {
 	if (req->reserved)
-		srv_queue_unreserve(req->svc->queue);
+		srv_backend_unreserve(req->svc->backend);
 	req->reserved = false;
 	srv_upload_free(req->upload);
 	req->upload = NULL;

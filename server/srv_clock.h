@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define SRV_NS_PER_S 1000000000LL
+#define SRV_NS_PER_US 1000
 
 /* Longest RFC 3339 text written, with its NUL. */
 #define SRV_RFC3339_LEN 32

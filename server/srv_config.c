@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/srv_config.h"
+#include "server/srv_redis_url.h"
 
 #define SRV_ENV_PREFIX "MASKATTN_"
 #define SRV_NAME_MAX 64
@@ -63,6 +64,12 @@ static const struct srv_opt srv_opts[] = {
 		"frames of one job's clip at most (0: no limit) [0]"),
 	SRV_OPT("max-pixels", SRV_OPT_I64, max_pixels, 0, INT64_MAX,
 		"pixels of one frame at most (0: no limit) [0]"),
+	SRV_OPT("redis-url", SRV_OPT_STRING, redis_url, 0, 0,
+		"redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]: "
+		"jobs and queue in Redis, shared by replicas [none: local]"),
+	SRV_OPT("reclaim-after", SRV_OPT_INT, reclaim_after, 2, 86400,
+		"with Redis: seconds before the job of a replica that went silent "
+		"is run by another [30]"),
 };
 
 #define SRV_N_OPTS (sizeof(srv_opts) / sizeof(srv_opts[0]))
@@ -87,6 +94,7 @@ static int srv_config_defaults(struct srv_config *cfg, int cpus)
 	cfg->max_connections = 256;
 	cfg->timeout = 60;
 	cfg->log_level = SRV_LOG_INFO;
+	cfg->reclaim_after = 30;
 	cfg->data = strdup("./data");
 	return cfg->data ? 0 : -ENOMEM;
 }
@@ -288,6 +296,7 @@ int srv_config_parse(struct srv_config *cfg, int argc, char **argv,
 		     char *(*getenv_fn)(const char *name), int cpus,
 		     char *err, size_t errlen)
 {
+	struct srv_redis_url url;
 	int ret;
 
 	ret = srv_config_defaults(cfg, cpus);
@@ -305,15 +314,17 @@ int srv_config_parse(struct srv_config *cfg, int argc, char **argv,
 		snprintf(err, errlen, "--data must name a directory, got \"\"");
 		return -EINVAL;
 	}
-	return 0;
+	return cfg->redis_url ? srv_redis_url_parse(cfg->redis_url, &url, err, errlen) : 0;
 }
 
 void srv_config_release(struct srv_config *cfg)
 {
 	free(cfg->data);
 	free(cfg->api_keys);
+	free(cfg->redis_url);
 	cfg->data = NULL;
 	cfg->api_keys = NULL;
+	cfg->redis_url = NULL;
 }
 
 void srv_config_usage(FILE *out)

@@ -37,6 +37,8 @@ struct srv_config {
 	enum srv_log_level log_level;   /* info */
 	int64_t max_frames;             /* frames per job, 0: no limit */
 	int64_t max_pixels;             /* pixels per frame, 0: no limit */
+	char *redis_url;                /* owned, NULL: jobs kept locally */
+	int reclaim_after;              /* seconds before a silent replica's job is taken over, 30 */
 	bool help;                      /* --help was given */
 };
 

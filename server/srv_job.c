@@ -1,5 +1,6 @@
 /* srv_job: the job record and its JSON forms. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,10 +8,9 @@
 #include <cJSON.h>
 
 #include "api/api_errors.h"
+#include "pipeline/pipe_job.h"
 #include "server/srv_clock.h"
 #include "server/srv_job.h"
-
-#define SRV_NS_PER_US 1000
 
 static const char *const srv_status_names[SRV_STATUS_COUNT] = {
 	"queued", "running", "succeeded", "failed", "canceled",
@@ -35,9 +35,47 @@ srv_job *srv_job_create(const char *id)
 		return NULL;
 	snprintf(job->id, sizeof(job->id), "%s", id);
 	job->status = SRV_QUEUED;
-	job->created_ns = srv_now_ns();
+	job->created_ns = srv_now_ns() / SRV_NS_PER_US * SRV_NS_PER_US;
 	atomic_init(&job->cancel, 0);
+	atomic_init(&job->requeue, false);
 	return job;
+}
+
+/* A copy of text in *out; false when out of memory (NULL copies as NULL). */
+static bool srv_job_dup(const char *text, char **out)
+{
+	*out = text ? strdup(text) : NULL;
+	return !text || *out;
+}
+
+srv_job *srv_job_copy(const srv_job *job)
+{
+	srv_job *copy = srv_job_create(job->id);
+	size_t i;
+
+	if (!copy)
+		return NULL;
+	memcpy(copy->owner, job->owner, sizeof(copy->owner));
+	memcpy(copy->body_hash, job->body_hash, sizeof(copy->body_hash));
+	copy->status = job->status;
+	copy->created_ns = job->created_ns;
+	copy->started_ns = job->started_ns;
+	copy->finished_ns = job->finished_ns;
+	copy->frames_done = job->frames_done;
+	copy->frames_total = job->frames_total;
+	copy->metrics = job->metrics;
+	if (!srv_job_dup(job->error, &copy->error) ||
+	    !srv_job_dup(job->spec, &copy->spec) ||
+	    !srv_job_dup(job->idem_key, &copy->idem_key))
+		goto free_copy;
+	for (i = 0; i < job->n_inputs; i++)
+		if (srv_job_add_input(copy, job->inputs[i].part, job->inputs[i].file) < 0)
+			goto free_copy;
+	return copy;
+
+free_copy:
+	srv_job_free(copy);
+	return NULL;
 }
 
 void srv_job_free(srv_job *job)
@@ -96,6 +134,88 @@ int srv_job_set_error(srv_job *job, int status, const char *slug,
 		return -ENOMEM;
 	free(job->error);
 	job->error = error;
+	return 0;
+}
+
+/* The problem a failed run reports, from the pipeline's error. */
+static void srv_job_failed(srv_job *job, int ret, const char *err)
+{
+	if (ret == -EINVAL)
+		srv_job_set_error(job, 422, "invalid-input",
+				  "An input cannot be used", err);
+	else if (ret == -EFBIG)
+		srv_job_set_error(job, 413, "input-too-large",
+				  "An input is over the service's limits", err);
+	else
+		srv_job_set_error(job, 500, "job-failed",
+				  "The job failed inside the service", err);
+}
+
+enum srv_status srv_job_end_run(srv_job *job, int ret,
+				const struct pipe_job_result *res, const char *err)
+{
+	if (ret == -ECANCELED && atomic_load(&job->requeue)) {
+		job->status = SRV_QUEUED;
+		job->started_ns = 0;
+		job->frames_done = 0;
+		return job->status;
+	}
+	job->finished_ns = srv_now_ns();
+	if (!ret) {
+		job->status = SRV_SUCCEEDED;
+		job->frames_done = res->frames;
+		job->frames_total = res->frames;
+		job->metrics = (struct srv_job_metrics){ res->fps,
+			res->attention_entropy_mean, res->seconds, res->gflops, true };
+	} else if (ret == -ECANCELED) {
+		job->status = SRV_CANCELED;
+	} else {
+		job->status = SRV_FAILED;
+		srv_job_failed(job, ret, err);
+	}
+	return job->status;
+}
+
+int srv_job_cmp_age(const srv_job *job, int64_t ns, const char *id)
+{
+	if (job->created_ns != ns)
+		return job->created_ns < ns ? -1 : 1;
+	return strcmp(job->id, id);
+}
+
+/* The time is zero-padded, so that cursors sort as the jobs do. */
+void srv_job_cursor(int64_t ns, const char *id, char buf[SRV_CURSOR_LEN])
+{
+	snprintf(buf, SRV_CURSOR_LEN, "%019" PRId64 "-%s", ns, id);
+}
+
+char *srv_job_page(cJSON *jobs, const char *next)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char *text = NULL;
+
+	if (!doc || !cJSON_AddItemToObject(doc, "jobs", jobs)) {
+		cJSON_Delete(jobs);
+		goto delete_doc;
+	}
+	if (next ? cJSON_AddStringToObject(doc, "next_cursor", next) :
+		   cJSON_AddNullToObject(doc, "next_cursor"))
+		text = cJSON_PrintUnformatted(doc);
+delete_doc:
+	cJSON_Delete(doc);
+	return text;
+}
+
+int srv_job_cursor_parse(const char *cursor, int64_t *ns,
+			 char id[SRV_ID_LEN + 1])
+{
+	char *end;
+
+	errno = 0;
+	*ns = strtoll(cursor, &end, 10);
+	if (errno || end == cursor || *end != '-' || !srv_id_valid(end + 1))
+		return -EINVAL;
+	memcpy(id, end + 1, SRV_ID_LEN + 1);
 	return 0;
 }
 
@@ -182,18 +302,44 @@ delete_doc:
 	return NULL;
 }
 
-static bool srv_state_inputs(cJSON *doc, const srv_job *job)
+cJSON *srv_job_inputs_cjson(const srv_job *job)
 {
-	cJSON *obj = cJSON_AddObjectToObject(doc, "inputs");
+	cJSON *obj = cJSON_CreateObject();
 	size_t i;
 
-	if (!obj)
-		return false;
-	for (i = 0; i < job->n_inputs; i++)
+	for (i = 0; obj && i < job->n_inputs; i++) {
 		if (!cJSON_AddStringToObject(obj, job->inputs[i].part,
-					     job->inputs[i].file))
-			return false;
-	return true;
+					     job->inputs[i].file)) {
+			cJSON_Delete(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+int srv_job_read_inputs(srv_job *job, const cJSON *inputs)
+{
+	const cJSON *in;
+
+	if (!cJSON_IsObject(inputs))
+		return -EINVAL;
+	cJSON_ArrayForEach(in, inputs) {
+		if (!cJSON_IsString(in))
+			return -EINVAL;
+		if (srv_job_add_input(job, in->string, in->valuestring) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool srv_state_inputs(cJSON *doc, const srv_job *job)
+{
+	cJSON *obj = srv_job_inputs_cjson(job);
+
+	if (obj && cJSON_AddItemToObject(doc, "inputs", obj))
+		return true;
+	cJSON_Delete(obj);
+	return false;
 }
 
 static bool srv_state_metrics(cJSON *doc, const srv_job *job)
@@ -305,7 +451,7 @@ static int srv_state_owned(struct srv_state_reader *r, srv_job *job)
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(r->doc, "error");
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(r->doc, "idempotency_key");
 	const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(r->doc, "inputs");
-	const cJSON *in;
+	int ret;
 
 	if (cJSON_IsObject(error)) {
 		job->error = cJSON_PrintUnformatted(error);
@@ -317,18 +463,10 @@ static int srv_state_owned(struct srv_state_reader *r, srv_job *job)
 		if (!job->idem_key)
 			return -ENOMEM;
 	}
-	if (!cJSON_IsObject(inputs)) {
-		r->bad = r->bad ? r->bad : "inputs";
-		return 0;
-	}
-	cJSON_ArrayForEach(in, inputs) {
-		if (!cJSON_IsString(in)) {
-			r->bad = r->bad ? r->bad : "inputs";
-			return 0;
-		}
-		if (srv_job_add_input(job, in->string, in->valuestring) < 0)
-			return -ENOMEM;
-	}
+	ret = srv_job_read_inputs(job, inputs);
+	if (ret != -EINVAL)
+		return ret;
+	r->bad = r->bad ? r->bad : "inputs";
 	return 0;
 }
 
@@ -379,6 +517,7 @@ int srv_job_from_state(const char *text, size_t len, srv_job **out,
 		goto delete_doc;
 	}
 	atomic_init(&job->cancel, 0);
+	atomic_init(&job->requeue, false);
 	*out = job;
 delete_doc:
 	cJSON_Delete(doc);

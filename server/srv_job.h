@@ -16,6 +16,10 @@
 #include "server/srv_id.h"
 
 struct cJSON;
+struct pipe_job_result;
+
+/* Text of a list cursor "<created_ns>-<id>", with its NUL. */
+#define SRV_CURSOR_LEN (20 + 1 + SRV_ID_LEN + 1)
 
 /* Job statuses, in the order of the pinned contract. */
 enum srv_status {
@@ -55,17 +59,23 @@ typedef struct srv_job {
 	struct srv_input *inputs;       /* owned */
 	size_t n_inputs;
 
-	/* Not stored on disk. */
+	/* Not stored. */
 	atomic_int cancel;      /* the running pipeline stops when set */
-	bool requeue;           /* cancelled by shutdown: back to queued */
+	atomic_bool requeue;    /* cancelled by shutdown: back to queued */
 	bool busy;              /* a worker holds the job */
 	bool removed;           /* deleted: its directory is gone */
 	int refs;               /* the store's, the queue's, handlers' */
 } srv_job;
 
-/* A queued job with id, created now; NULL when out of memory. */
+/*
+ * A queued job with id, created now (to the microsecond, as records keep
+ * times); NULL when out of memory.
+ */
 srv_job *srv_job_create(const char *id);
 void srv_job_free(srv_job *job);
+
+/* A copy of the stored fields of job (caller frees); NULL when out of memory. */
+srv_job *srv_job_copy(const srv_job *job);
 
 /* "queued", "running", ... */
 const char *srv_status_name(enum srv_status status);
@@ -79,11 +89,47 @@ int srv_job_add_input(srv_job *job, const char *part, const char *file);
 /* The file of part, or NULL. */
 const char *srv_job_input(const srv_job *job, const char *part);
 
+/* The inputs as {"part": "file", ...} (caller deletes); NULL if out of memory. */
+struct cJSON *srv_job_inputs_cjson(const srv_job *job);
+
+/*
+ * Adds the inputs of such an object to job. -EINVAL when it is not one,
+ * -ENOMEM.
+ */
+int srv_job_read_inputs(srv_job *job, const struct cJSON *inputs);
+
 /*
  * Sets the job's error to a problem object (replacing any). 0 or -ENOMEM.
  */
 int srv_job_set_error(srv_job *job, int status, const char *slug,
 		      const char *title, const char *detail);
+
+/*
+ * Enters the outcome of a run, ret and res from pipe_job_run (err its
+ * message): succeeded, failed with a problem object, canceled, or queued
+ * again when the run was cancelled to be requeued. Returns the status.
+ */
+enum srv_status srv_job_end_run(srv_job *job, int ret,
+				const struct pipe_job_result *res, const char *err);
+
+/*
+ * Orders job against a job created at ns with id, as listings do
+ * (oldest first, then by id): negative, 0 or positive.
+ */
+int srv_job_cmp_age(const srv_job *job, int64_t ns, const char *id);
+
+/* The list cursor of the job created at ns with id. */
+void srv_job_cursor(int64_t ns, const char *id, char buf[SRV_CURSOR_LEN]);
+
+/* Reads a cursor into its time and id. -EINVAL when it is not one. */
+int srv_job_cursor_parse(const char *cursor, int64_t *ns,
+			 char id[SRV_ID_LEN + 1]);
+
+/*
+ * The text of a listing page, {"jobs": jobs, "next_cursor": next or null}
+ * (caller frees); takes jobs, a cJSON array. NULL when out of memory.
+ */
+char *srv_job_page(struct cJSON *jobs, const char *next);
 
 /* The API's job document as a cJSON object (caller deletes); NULL if out of memory. */
 struct cJSON *srv_job_api_cjson(const srv_job *job);

@@ -11,7 +11,7 @@
 
 #include <libavutil/log.h>
 
-#include "server/srv_jobs.h"
+#include "server/srv_clock.h"
 #include "server/srv_log.h"
 #include "server/srv_main.h"
 #include "server/srv_service.h"
@@ -47,16 +47,18 @@ static int srv_wait_signal(srv_service *svc, const sigset_t *set)
 		if (sig > 0)
 			return sig;
 		if (errno == EAGAIN)
-			srv_jobs_expire(svc);
+			srv_backend_expire(svc->backend, srv_now_ns() -
+					   svc->cfg->retention * SRV_NS_PER_S);
 	}
 }
 
 static void srv_log_started(const struct srv_config *cfg, int port)
 {
 	srv_log(SRV_LOG_INFO, "listening",
-		"port %d, data %s, %d worker(s) x %d thread(s), queue %d, auth %s",
-		port, cfg->data, cfg->workers, cfg->threads, cfg->queue,
-		cfg->api_keys && *cfg->api_keys ? "on" : "off");
+		"port %d, data %s, %d worker(s) x %d thread(s), queue %d, auth %s, "
+		"jobs %s", port, cfg->data, cfg->workers, cfg->threads, cfg->queue,
+		cfg->api_keys && *cfg->api_keys ? "on" : "off",
+		cfg->redis_url ? "in Redis" : "local");
 }
 
 static int srv_run(const struct srv_config *cfg)

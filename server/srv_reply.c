@@ -1,4 +1,5 @@
 /* srv_reply: building and queueing responses. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,9 @@
 
 #define SRV_CT_JSON    "application/json"
 #define SRV_CT_PROBLEM "application/problem+json"
+
+/* Seconds a client is told to wait while the backend cannot be reached. */
+#define SRV_RETRY_UNAVAILABLE "2"
 
 const char *srv_request_header(const struct srv_request *req, const char *name)
 {
@@ -66,6 +70,7 @@ enum MHD_Result srv_reply(struct srv_request *req, int status,
 		if (!resp)
 			return MHD_NO;
 	}
+	MHD_add_response_header(resp, "X-Served-By", req->svc->node);
 	ret = MHD_queue_response(req->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	req->status = status;
@@ -116,6 +121,17 @@ enum MHD_Result srv_reply_errors(struct srv_request *req, int status,
 	return srv_reply(req, status, resp);
 }
 
+enum MHD_Result srv_reply_unavailable(struct srv_request *req, int err)
+{
+	if (err != -ENOTCONN)
+		return srv_reply_problem(req, 500, "internal", "The job store failed",
+					 strerror(-err));
+	return srv_reply_problem_with(req, 503, "store-unavailable",
+				      "The job store cannot be reached",
+				      "retry in a moment; the service reconnects by itself",
+				      MHD_HTTP_HEADER_RETRY_AFTER, SRV_RETRY_UNAVAILABLE);
+}
+
 enum MHD_Result srv_reply_json(struct srv_request *req, int status, char *text)
 {
 	return srv_reply(req, status, srv_response_text(req, text, SRV_CT_JSON));
@@ -129,9 +145,7 @@ enum MHD_Result srv_reply_job(struct srv_request *req, int status,
 	cJSON *doc;
 	char *text;
 
-	srv_store_lock(req->svc->store);
 	doc = srv_job_api_cjson(job);
-	srv_store_unlock(req->svc->store);
 	text = doc ? cJSON_PrintUnformatted(doc) : NULL;
 	cJSON_Delete(doc);
 	resp = srv_response_text(req, text, SRV_CT_JSON);

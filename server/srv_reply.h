@@ -46,7 +46,8 @@ struct MHD_Response *srv_response_text(struct srv_request *req, char *text,
 				       const char *ctype);
 
 /*
- * Queues resp (which it destroys) with status; a NULL resp answers 500.
+ * Queues resp (which it destroys) with status and an X-Served-By header
+ * naming this replica; a NULL resp answers 500.
  */
 enum MHD_Result srv_reply(struct srv_request *req, int status,
 			  struct MHD_Response *resp);
@@ -67,10 +68,16 @@ enum MHD_Result srv_reply_errors(struct srv_request *req, int status,
 				 const char *slug, const char *title,
 				 api_errors *errs);
 
+/*
+ * Answers a backend failure err: 503 with Retry-After while the backend
+ * cannot be reached (-ENOTCONN), else 500 naming the error.
+ */
+enum MHD_Result srv_reply_unavailable(struct srv_request *req, int err);
+
 /* Answers JSON text (taken) with status. */
 enum MHD_Result srv_reply_json(struct srv_request *req, int status, char *text);
 
-/* Answers the job document of job (read under the store lock). */
+/* Answers the job document of job (a copy the caller owns). */
 enum MHD_Result srv_reply_job(struct srv_request *req, int status,
 			      const srv_job *job);
 

@@ -1,12 +1,13 @@
 /* srv_service: assembling, draining and tearing down the service. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/srv_clock.h"
 #include "server/srv_http.h"
-#include "server/srv_jobs.h"
 #include "server/srv_log.h"
 #include "server/srv_service.h"
 
@@ -14,21 +15,32 @@
 static int srv_service_alloc(srv_service *svc, const struct srv_config *cfg)
 {
 	svc->cfg = cfg;
-	svc->queue = srv_queue_create((size_t)cfg->queue);
-	svc->idem = srv_idem_create();
 	svc->auth = srv_auth_create(cfg->api_keys);
 	svc->metrics = srv_metrics_create();
 	atomic_init(&svc->ready, false);
 	atomic_init(&svc->draining, false);
-	return svc->queue && svc->idem && svc->auth && svc->metrics ? 0 : -ENOMEM;
+	return svc->auth && svc->metrics ? 0 : -ENOMEM;
+}
+
+/* <host>-<pid>-<8 random hex digits>: unique among live and past replicas. */
+static int srv_service_name(srv_service *svc)
+{
+	char host[HOST_NAME_MAX + 1] = "", nonce[SRV_ID_LEN + 1];
+	int ret = srv_id_new(nonce);
+
+	if (ret < 0)
+		return ret;
+	gethostname(host, sizeof(host) - 1);
+	snprintf(svc->node, sizeof(svc->node), "%s-%ld-%.8s", *host ? host : "node",
+		 (long)getpid(), nonce);
+	return 0;
 }
 
 static int srv_service_start_pool(srv_service *svc)
 {
 	struct srv_pool_deps deps = {
 		.cfg = svc->cfg,
-		.store = svc->store,
-		.queue = svc->queue,
+		.backend = svc->backend,
 		.metrics = svc->metrics,
 	};
 
@@ -44,16 +56,17 @@ int srv_service_create(const struct srv_config *cfg, srv_service **out,
 	if (!svc)
 		return -ENOMEM;
 	ret = srv_service_alloc(svc, cfg);
+	if (!ret)
+		ret = srv_service_name(svc);
 	if (ret < 0) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "cannot set up the service: %s", strerror(-ret));
 		goto free_service;
 	}
-	ret = srv_store_open(cfg->data, &svc->store, err, errlen);
+	ret = srv_backend_open(cfg, svc->node, svc->metrics, &svc->backend, err,
+			       errlen);
 	if (ret < 0)
 		goto free_service;
-	ret = srv_jobs_recover(svc);
-	if (!ret)
-		ret = srv_service_start_pool(svc);
+	ret = srv_service_start_pool(svc);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot start the workers: %s", strerror(-ret));
 		goto free_service;
@@ -81,33 +94,27 @@ void srv_service_drain(srv_service *svc)
 	int busy = srv_pool_busy(svc->pool);
 
 	atomic_store(&svc->draining, true);
-	srv_queue_close(svc->queue);
+	srv_backend_close(svc->backend);
 	srv_log(SRV_LOG_INFO, "draining", "%d running job(s) get %d s to finish",
 		busy, svc->cfg->grace);
 	if (srv_pool_wait_idle(svc->pool, deadline))
 		return;
 	srv_log(SRV_LOG_WARN, "draining", "grace period over: running jobs are "
-		"cancelled and stay queued for the next start");
+		"cancelled and queued again");
 	srv_pool_requeue_running(svc->pool);
 	srv_pool_wait_idle(svc->pool, INT64_MAX);
 }
 
-/*
- * The jobs still queued are in the store's index too: freeing the store
- * frees them, so the queue's references need not be dropped one by one.
- */
 void srv_service_free(srv_service *svc)
 {
 	if (!svc)
 		return;
 	srv_http_stop(svc);
-	if (svc->queue)
-		srv_queue_close(svc->queue);
+	if (svc->backend)
+		srv_backend_close(svc->backend);
 	srv_pool_free(svc->pool);
-	srv_store_free(svc->store);
+	srv_backend_free(svc->backend);
 	srv_metrics_free(svc->metrics);
 	srv_auth_free(svc->auth);
-	srv_idem_free(svc->idem);
-	srv_queue_free(svc->queue);
 	free(svc);
 }

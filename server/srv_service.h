@@ -1,5 +1,5 @@
 /*
- * srv_service: the running service: the job store, the queue and the
+ * srv_service: the running service: the backend keeping the jobs and the
  * workers behind it, the HTTP daemon in front, and the state they share.
  * Created by srv_main, read by the request handlers.
  */
@@ -11,20 +11,20 @@
 #include <stddef.h>
 
 #include "server/srv_auth.h"
+#include "server/srv_backend.h"
 #include "server/srv_config.h"
-#include "server/srv_idem.h"
 #include "server/srv_metrics.h"
-#include "server/srv_queue.h"
-#include "server/srv_store.h"
 #include "server/srv_worker.h"
 
 struct MHD_Daemon;
 
+/* A process's name among the replicas: <host>-<pid>-<random>, and its NUL. */
+#define SRV_NODE_LEN 96
+
 typedef struct srv_service {
 	const struct srv_config *cfg;   /* borrowed, outlives the service */
-	srv_store *store;               /* owned, like everything below */
-	srv_queue *queue;
-	srv_idem *idem;
+	char node[SRV_NODE_LEN];        /* sent as X-Served-By */
+	srv_backend *backend;           /* owned, like everything below */
 	srv_auth *auth;
 	srv_metrics *metrics;
 	srv_pool *pool;
@@ -34,8 +34,8 @@ typedef struct srv_service {
 } srv_service;
 
 /*
- * Opens the store, queues the jobs it holds again (oldest first), starts
- * the workers and the HTTP daemon. *out is owned by the caller. A negative
+ * Opens the backend (which queues the jobs waiting again), starts the
+ * workers and the HTTP daemon. *out is owned by the caller. A negative
  * errno with a message in err saying what to change.
  */
 int srv_service_create(const struct srv_config *cfg, srv_service **out,
@@ -46,8 +46,8 @@ int srv_service_port(const srv_service *svc);
 
 /*
  * Shuts down: new jobs are refused (readyz 503), workers take no more,
- * running jobs get the grace period, then are cancelled and left queued
- * on disk. The HTTP daemon keeps answering until srv_service_free.
+ * running jobs get the grace period, then are cancelled and left queued.
+ * The HTTP daemon keeps answering until srv_service_free.
  */
 void srv_service_drain(srv_service *svc);
 

@@ -4,7 +4,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <search.h>
@@ -23,7 +22,7 @@
 #define SRV_STATE_MAX (1 << 20)
 
 struct srv_store {
-	char *dir;                      /* owned */
+	srv_dirs *dirs;                 /* borrowed */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	pthread_mutex_t save_lock;      /* orders state file writes */
@@ -37,32 +36,6 @@ static int srv_job_cmp_id(const void *a, const void *b)
 	return strcmp(((const srv_job *)a)->id, ((const srv_job *)b)->id);
 }
 
-/* Ordering of the array and of list cursors. */
-static int srv_job_cmp_age(int64_t a_ns, const char *a_id, int64_t b_ns,
-			   const char *b_id)
-{
-	if (a_ns != b_ns)
-		return a_ns < b_ns ? -1 : 1;
-	return strcmp(a_id, b_id);
-}
-
-static int srv_store_dir_path(const srv_store *store, const char *sub,
-			      const char *id, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s/%s%s%s", store->dir, sub, id ? "/" : "",
-			 id ? id : "");
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-int srv_store_path(const srv_store *store, const char *id, const char *name,
-		   char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s/jobs/%s%s%s", store->dir, id,
-			 name ? "/" : "", name ? name : "");
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
 
 /* Adds job to both indexes (lock held or no other thread). */
 static int srv_store_index(srv_store *store, srv_job *job)
@@ -83,8 +56,7 @@ static int srv_store_index(srv_store *store, srv_job *job)
 	for (i = store->count; i > 0; i--) {
 		const srv_job *prev = store->jobs[i - 1];
 
-		if (srv_job_cmp_age(prev->created_ns, prev->id, job->created_ns,
-				    job->id) < 0)
+		if (srv_job_cmp_age(prev, job->created_ns, job->id) < 0)
 			break;
 		store->jobs[i] = store->jobs[i - 1];
 	}
@@ -116,7 +88,7 @@ static int srv_store_read(srv_store *store, const char *id, const char *name,
 	char path[PATH_MAX];
 	int ret;
 
-	ret = srv_store_path(store, id, name, path, sizeof(path));
+	ret = srv_dirs_path(store->dirs, id, name, path, sizeof(path));
 	if (!ret)
 		ret = srv_fs_read_all(path, SRV_STATE_MAX, text, len);
 	if (ret < 0)
@@ -171,7 +143,7 @@ static int srv_store_load(srv_store *store, char *err, size_t errlen)
 	DIR *d;
 	int ret = 0;
 
-	srv_store_dir_path(store, "jobs", NULL, path, sizeof(path));
+	srv_dirs_path(store->dirs, NULL, NULL, path, sizeof(path));
 	d = opendir(path);
 	if (!d) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -195,48 +167,18 @@ static int srv_store_load(srv_store *store, char *err, size_t errlen)
 	return ret;
 }
 
-/* Makes DATA, DATA/jobs and an empty DATA/tmp. */
-static int srv_store_make_dirs(srv_store *store, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	ret = srv_fs_mkdir(store->dir);
-	if (!ret)
-		ret = srv_store_dir_path(store, "jobs", NULL, path, sizeof(path));
-	if (!ret)
-		ret = srv_fs_mkdir(path);
-	if (!ret)
-		ret = srv_store_dir_path(store, "tmp", NULL, path, sizeof(path));
-	if (!ret)
-		ret = srv_fs_remove_tree(path);
-	if (!ret)
-		ret = srv_fs_mkdir(path);
-	if (ret < 0)
-		snprintf(err, errlen, "cannot prepare the data directory %s (%s): "
-			 "check --data and its permissions", store->dir,
-			 strerror(-ret));
-	return ret;
-}
-
-int srv_store_open(const char *dir, srv_store **out, char *err, size_t errlen)
+int srv_store_open(srv_dirs *dirs, srv_store **out, char *err, size_t errlen)
 {
 	srv_store *store = calloc(1, sizeof(*store));
 	int ret;
 
 	if (!store)
 		return -ENOMEM;
-	store->dir = strdup(dir);
-	if (!store->dir) {
-		ret = -ENOMEM;
-		goto free_store;
-	}
+	store->dirs = dirs;
 	pthread_mutex_init(&store->lock, NULL);
 	pthread_mutex_init(&store->save_lock, NULL);
 	srv_cond_init(&store->changed);
-	ret = srv_store_make_dirs(store, err, errlen);
-	if (!ret)
-		ret = srv_store_load(store, err, errlen);
+	ret = srv_store_load(store, err, errlen);
 	if (ret < 0)
 		goto free_store;
 	*out = store;
@@ -265,7 +207,6 @@ void srv_store_free(srv_store *store)
 	pthread_cond_destroy(&store->changed);
 	pthread_mutex_destroy(&store->save_lock);
 	pthread_mutex_destroy(&store->lock);
-	free(store->dir);
 	free(store);
 }
 
@@ -360,56 +301,31 @@ int srv_store_select(srv_store *store,
 	return picked ? n : -ENOMEM;
 }
 
-int srv_store_stage(srv_store *store, const char *id, char *buf, size_t len)
-{
-	int ret = srv_store_dir_path(store, "tmp", id, buf, len);
-
-	return ret < 0 ? ret : srv_fs_mkdir(buf);
-}
-
-void srv_store_unstage(srv_store *store, const char *id)
+/* Writes text to a file of a staged (staged) or committed job, atomically. */
+static int srv_store_write(srv_store *store, const char *id, bool staged,
+			   const char *name, const char *text)
 {
 	char path[PATH_MAX];
+	int ret = staged ? srv_dirs_staged(store->dirs, id, name, path, sizeof(path)) :
+			   srv_dirs_path(store->dirs, id, name, path, sizeof(path));
 
-	if (!srv_store_dir_path(store, "tmp", id, path, sizeof(path)))
-		srv_fs_remove_tree(path);
-}
-
-/* Writes state text to dir/state.json. */
-static int srv_store_write_state(const char *dir, const char *name,
-				 const char *text)
-{
-	char path[PATH_MAX];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return -ENAMETOOLONG;
-	return srv_fs_write_atomic(path, text, strlen(text));
+	return ret < 0 ? ret : srv_fs_write_atomic(path, text, strlen(text));
 }
 
 int srv_store_commit(srv_store *store, srv_job *job)
 {
-	char staged[PATH_MAX], final[PATH_MAX], jobs[PATH_MAX];
 	char *state;
 	int ret;
 
-	job->created_ns = srv_now_ns() / 1000 * 1000;
 	state = srv_job_state_json(job);
 	if (!state)
 		return -ENOMEM;
-	ret = srv_store_dir_path(store, "tmp", job->id, staged, sizeof(staged));
+	ret = srv_store_write(store, job->id, true, SRV_SPEC_FILE, job->spec);
 	if (!ret)
-		ret = srv_store_path(store, job->id, NULL, final, sizeof(final));
-	if (!ret)
-		ret = srv_store_dir_path(store, "jobs", NULL, jobs, sizeof(jobs));
-	if (!ret)
-		ret = srv_store_write_state(staged, SRV_SPEC_FILE, job->spec);
-	if (!ret)
-		ret = srv_store_write_state(staged, SRV_STATE_FILE, state);
+		ret = srv_store_write(store, job->id, true, SRV_STATE_FILE, state);
 	free(state);
-	if (!ret && rename(staged, final) < 0)
-		ret = -errno;
 	if (!ret)
-		ret = srv_fs_sync_dir(jobs);
+		ret = srv_dirs_adopt(store->dirs, job->id);
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&store->lock);
@@ -420,7 +336,6 @@ int srv_store_commit(srv_store *store, srv_job *job)
 
 int srv_store_save(srv_store *store, srv_job *job)
 {
-	char dir[PATH_MAX];
 	char *state = NULL;
 	int ret = 0;
 
@@ -432,9 +347,7 @@ int srv_store_save(srv_store *store, srv_job *job)
 		ret = -ENOMEM;
 	pthread_mutex_unlock(&store->lock);
 	if (state)
-		ret = srv_store_path(store, job->id, NULL, dir, sizeof(dir));
-	if (state && !ret)
-		ret = srv_store_write_state(dir, SRV_STATE_FILE, state);
+		ret = srv_store_write(store, job->id, false, SRV_STATE_FILE, state);
 	pthread_mutex_unlock(&store->save_lock);
 	free(state);
 	return ret;
@@ -442,13 +355,9 @@ int srv_store_save(srv_store *store, srv_job *job)
 
 int srv_store_remove(srv_store *store, srv_job *job)
 {
-	char dir[PATH_MAX];
 	bool last;
 	int ret;
 
-	ret = srv_store_path(store, job->id, NULL, dir, sizeof(dir));
-	if (ret < 0)
-		return ret;
 	pthread_mutex_lock(&store->save_lock);
 	pthread_mutex_lock(&store->lock);
 	if (job->removed) {
@@ -460,24 +369,11 @@ int srv_store_remove(srv_store *store, srv_job *job)
 	srv_store_unindex(store, job);
 	last = --job->refs == 0;
 	pthread_mutex_unlock(&store->lock);
-	ret = srv_fs_remove_tree(dir);
+	ret = srv_dirs_remove(store->dirs, job->id);
 	pthread_mutex_unlock(&store->save_lock);
 	if (last)
 		srv_job_free(job);
 	return ret;
-}
-
-/* Reads a cursor "<created_ns>-<id>". */
-static int srv_cursor_parse(const char *cursor, int64_t *ns, char *id)
-{
-	char *end;
-
-	errno = 0;
-	*ns = strtoll(cursor, &end, 10);
-	if (errno || end == cursor || *end != '-' || !srv_id_valid(end + 1))
-		return -EINVAL;
-	memcpy(id, end + 1, SRV_ID_LEN + 1);
-	return 0;
 }
 
 /* Appends the page's jobs, lock held; *last is the last one added. */
@@ -493,7 +389,7 @@ static int srv_store_page(srv_store *store, const char *owner, int64_t ns,
 	while (i-- > 0) {
 		job = store->jobs[i];
 		if (strcmp(job->owner, owner) ||
-		    (id && srv_job_cmp_age(job->created_ns, job->id, ns, id) >= 0))
+		    (id && srv_job_cmp_age(job, ns, id) >= 0))
 			continue;
 		if (added == limit) {
 			*more = true;
@@ -513,32 +409,28 @@ static int srv_store_page(srv_store *store, const char *owner, int64_t ns,
 int srv_store_list(srv_store *store, const char *owner, const char *cursor,
 		   size_t limit, char **out)
 {
-	char id[SRV_ID_LEN + 1], next[32 + SRV_ID_LEN];
+	char id[SRV_ID_LEN + 1], next[SRV_CURSOR_LEN];
 	const srv_job *last = NULL;
-	cJSON *doc, *array;
+	cJSON *array;
 	int64_t ns = 0;
 	bool more;
 	int ret;
 
-	if (cursor && srv_cursor_parse(cursor, &ns, id) < 0)
+	if (cursor && srv_job_cursor_parse(cursor, &ns, id) < 0)
 		return -EINVAL;
-	doc = cJSON_CreateObject();
-	array = cJSON_AddArrayToObject(doc, "jobs");
-	if (!array) {
-		cJSON_Delete(doc);
+	array = cJSON_CreateArray();
+	if (!array)
 		return -ENOMEM;
-	}
 	pthread_mutex_lock(&store->lock);
 	ret = srv_store_page(store, owner, ns, cursor ? id : NULL, limit, array,
 			     &last, &more);
 	if (more)
-		snprintf(next, sizeof(next), "%" PRId64 "-%s", last->created_ns,
-			 last->id);
+		srv_job_cursor(last->created_ns, last->id, next);
 	pthread_mutex_unlock(&store->lock);
-	if (!ret && !(more ? cJSON_AddStringToObject(doc, "next_cursor", next) :
-			     cJSON_AddNullToObject(doc, "next_cursor")))
-		ret = -ENOMEM;
-	*out = ret ? NULL : cJSON_PrintUnformatted(doc);
-	cJSON_Delete(doc);
-	return ret ? ret : *out ? 0 : -ENOMEM;
+	if (ret < 0) {
+		cJSON_Delete(array);
+		return ret;
+	}
+	*out = srv_job_page(array, more ? next : NULL);
+	return *out ? 0 : -ENOMEM;
 }

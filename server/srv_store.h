@@ -1,9 +1,8 @@
 /*
- * srv_store: the durable job store. Each job is a directory
- * DATA/jobs/<id>/ holding spec.json (the normalized spec), state.json,
- * the uploaded inputs under names the server made, and output.mp4.
- * Uploads are staged in DATA/tmp/<id>/ and renamed into jobs/ whole, so
- * a crash never leaves half a job; state.json is replaced atomically
+ * srv_store: the embedded backend's durable job records. Each job's
+ * directory (srv_dirs) holds spec.json (the normalized spec) and
+ * state.json beside its inputs and output; both are written in the staging
+ * directory before it is adopted, and state.json is replaced atomically
  * (srv_fs_write_atomic). Opening the store scans jobs/: jobs found
  * "running" become "queued" again, to be run from the start.
  *
@@ -19,21 +18,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/srv_dirs.h"
 #include "server/srv_job.h"
 
 typedef struct srv_store srv_store;
 
-/* Names of the files in a job directory. */
+/* Names of the store's files in a job directory. */
 #define SRV_SPEC_FILE   "spec.json"
 #define SRV_STATE_FILE  "state.json"
-#define SRV_OUTPUT_FILE "output.mp4"
 
 /*
- * Opens (creating when needed) the store in dir and loads its jobs; a job
- * directory that cannot be read is logged and left alone. *out is owned by
- * the caller. A negative errno with a message in err on failure.
+ * Opens the store in dirs (borrowed, must outlive it) and loads its jobs;
+ * a job directory that cannot be read is logged and left alone. *out is
+ * owned by the caller. A negative errno with a message in err on failure.
  */
-int srv_store_open(const char *dir, srv_store **out, char *err, size_t errlen);
+int srv_store_open(srv_dirs *dirs, srv_store **out, char *err, size_t errlen);
 
 /* Frees the store and every job in its index. No other thread may use it. */
 void srv_store_free(srv_store *store);
@@ -74,19 +73,6 @@ void srv_store_each(srv_store *store, void (*fn)(srv_job *job, void *opaque),
 int srv_store_select(srv_store *store,
 		     bool (*pred)(const srv_job *job, const void *opaque),
 		     const void *opaque, srv_job ***out);
-
-/*
- * DATA/jobs/<id>/<name> (name NULL: the directory) in buf.
- * -ENAMETOOLONG when it does not fit.
- */
-int srv_store_path(const srv_store *store, const char *id, const char *name,
-		   char *buf, size_t len);
-
-/* Makes the staging directory of id and writes its path to buf. */
-int srv_store_stage(srv_store *store, const char *id, char *buf, size_t len);
-
-/* Removes the staging directory of id with everything in it. */
-void srv_store_unstage(srv_store *store, const char *id);
 
 /*
  * Makes job durable: writes spec.json (job->spec) and state.json in its

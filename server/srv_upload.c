@@ -16,7 +16,7 @@
 #define SRV_POST_BUFFER (64 * 1024)
 
 struct srv_upload {
-	srv_store *store;               /* borrowed */
+	srv_dirs *dirs;                 /* borrowed */
 	char id[SRV_ID_LEN + 1];
 	char dir[PATH_MAX];
 	struct MHD_PostProcessor *pp;
@@ -193,7 +193,7 @@ static enum MHD_Result srv_upload_iterate(void *cls, enum MHD_ValueKind kind,
 	return ret ? MHD_NO : MHD_YES;
 }
 
-int srv_upload_create(struct MHD_Connection *conn, srv_store *store,
+int srv_upload_create(struct MHD_Connection *conn, srv_dirs *dirs,
 		      const char *id, uint64_t max_bytes, srv_upload **out)
 {
 	srv_upload *up = calloc(1, sizeof(*up));
@@ -201,7 +201,7 @@ int srv_upload_create(struct MHD_Connection *conn, srv_store *store,
 
 	if (!up)
 		return -ENOMEM;
-	up->store = store;
+	up->dirs = dirs;
 	up->fd = -1;
 	up->max_bytes = max_bytes;
 	snprintf(up->id, sizeof(up->id), "%s", id);
@@ -212,7 +212,7 @@ int srv_upload_create(struct MHD_Connection *conn, srv_store *store,
 		free(up);
 		return -EINVAL;
 	}
-	ret = srv_store_stage(store, id, up->dir, sizeof(up->dir));
+	ret = srv_dirs_stage(dirs, id, up->dir, sizeof(up->dir));
 	if (ret < 0) {
 		up->keep = true;
 		srv_upload_free(up);
@@ -307,7 +307,7 @@ void srv_upload_free(srv_upload *up)
 	if (up->fd >= 0)
 		close(up->fd);
 	if (!up->keep)
-		srv_store_unstage(up->store, up->id);
+		srv_dirs_unstage(up->dirs, up->id);
 	for (i = 0; i < up->n_parts; i++)
 		free(up->parts[i].name);
 	free(up->spec);

@@ -13,8 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/srv_dirs.h"
 #include "server/srv_hash.h"
-#include "server/srv_store.h"
+#include "server/srv_id.h"
 
 struct MHD_Connection;
 
@@ -36,13 +37,13 @@ struct srv_part {
 typedef struct srv_upload srv_upload;
 
 /*
- * Starts the upload of job id into its staging directory in store.
+ * Starts the upload of job id into its staging directory in dirs.
  * max_bytes bounds the body. -EINVAL when the request is not
  * multipart/form-data (the post processor cannot read it), another
  * negative errno when the directory cannot be made. *out owned by the
  * caller.
  */
-int srv_upload_create(struct MHD_Connection *conn, srv_store *store,
+int srv_upload_create(struct MHD_Connection *conn, srv_dirs *dirs,
 		      const char *id, uint64_t max_bytes, srv_upload **out);
 
 /*

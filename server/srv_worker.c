@@ -35,7 +35,8 @@ struct srv_pool {
 
 /* Input paths of one run, all owned. */
 struct srv_run_files {
-	struct pipe_job_files files;
+	struct pipe_job_files files;   /* output: the run's own file */
+	const char *output;             /* where the output goes once whole */
 	char **paths;           /* every string the files point to */
 	size_t n_paths;
 };
@@ -48,48 +49,73 @@ struct srv_progress {
 };
 
 /* Adds the path of a job file to run; NULL when out of memory. */
-static const char *srv_run_path(struct srv_run_files *run, srv_store *store,
+static const char *srv_run_path(struct srv_run_files *run, srv_dirs *dirs,
 				const srv_job *job, const char *file)
 {
 	char path[PATH_MAX];
 
-	if (srv_store_path(store, job->id, file, path, sizeof(path)) < 0)
+	if (srv_dirs_path(dirs, job->id, file, path, sizeof(path)) < 0)
 		return NULL;
 	run->paths[run->n_paths] = strdup(path);
 	return run->paths[run->n_paths++];
 }
 
 /* The uploaded file of part; NULL when part is NULL or not uploaded. */
-static const char *srv_run_input(struct srv_run_files *run, srv_store *store,
+static const char *srv_run_input(struct srv_run_files *run, srv_dirs *dirs,
 				 const srv_job *job, const char *part)
 {
 	const char *file = part ? srv_job_input(job, part) : NULL;
 
-	return file ? srv_run_path(run, store, job, file) : NULL;
+	return file ? srv_run_path(run, dirs, job, file) : NULL;
 }
 
-static int srv_run_files_build(struct srv_run_files *run, srv_store *store,
+/* The output's name for this run: output.mp4.<random>.part. */
+static const char *srv_run_output(struct srv_run_files *run, srv_dirs *dirs,
+				  const srv_job *job)
+{
+	char name[sizeof(SRV_OUTPUT_FILE) + SRV_ID_LEN + sizeof("..part")];
+	char nonce[SRV_ID_LEN + 1];
+
+	if (srv_id_new(nonce) < 0)
+		return NULL;
+	snprintf(name, sizeof(name), "%s.%s.part", SRV_OUTPUT_FILE, nonce);
+	return srv_run_path(run, dirs, job, name);
+}
+
+static int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
 			       const srv_job *job, const api_spec *spec)
 {
 	const char **masks, **keys;
 	size_t i;
 
 	memset(run, 0, sizeof(*run));
-	run->paths = calloc(3 + spec->n_masks + spec->n_keyframes, sizeof(char *));
+	run->paths = calloc(4 + spec->n_masks + spec->n_keyframes, sizeof(char *));
 	masks = calloc(spec->n_masks + 1, sizeof(*masks));
 	keys = calloc(spec->n_keyframes + 1, sizeof(*keys));
 	run->files.mask_images = masks;
 	run->files.keyframe_images = keys;
 	if (!run->paths || !masks || !keys)
 		return -ENOMEM;
-	run->files.video = srv_run_input(run, store, job, spec->video);
-	run->files.mask_video = srv_run_input(run, store, job, spec->mask_video);
-	run->files.output = srv_run_path(run, store, job, SRV_OUTPUT_FILE);
+	run->files.video = srv_run_input(run, dirs, job, spec->video);
+	run->files.mask_video = srv_run_input(run, dirs, job, spec->mask_video);
+	run->files.output = srv_run_output(run, dirs, job);
+	run->output = srv_run_path(run, dirs, job, SRV_OUTPUT_FILE);
 	for (i = 0; i < spec->n_masks; i++)
-		masks[i] = srv_run_input(run, store, job, spec->masks[i].image);
+		masks[i] = srv_run_input(run, dirs, job, spec->masks[i].image);
 	for (i = 0; i < spec->n_keyframes; i++)
-		keys[i] = srv_run_input(run, store, job, spec->keyframes[i].image);
-	return run->files.video && run->files.output ? 0 : -ENOMEM;
+		keys[i] = srv_run_input(run, dirs, job, spec->keyframes[i].image);
+	return run->files.video && run->files.output && run->output ? 0 : -ENOMEM;
+}
+
+/* Puts a whole output in place (atomically: readers see one file or the other). */
+static int srv_run_publish(const struct srv_run_files *run, char *err,
+			   size_t errlen)
+{
+	if (!rename(run->files.output, run->output))
+		return 0;
+	snprintf(err, errlen, "cannot store the output: %s", strerror(errno));
+	unlink(run->files.output);
+	return -EIO;
 }
 
 static void srv_run_files_release(struct srv_run_files *run)
@@ -106,13 +132,8 @@ static void srv_run_files_release(struct srv_run_files *run)
 static void srv_worker_progress(void *opaque, const struct pipe_progress *p)
 {
 	struct srv_progress *prog = opaque;
-	srv_store *store = prog->pool->deps.store;
 
-	srv_store_lock(store);
-	prog->job->frames_done = p->frames_done;
-	prog->job->frames_total = p->frames_total;
-	prog->job->metrics.fps = p->fps;
-	srv_store_unlock(store);
+	srv_backend_progress(prog->pool->deps.backend, prog->job, p);
 	srv_metrics_frames(prog->pool->deps.metrics, p->frames_done - prog->frames_seen);
 	prog->frames_seen = p->frames_done;
 }
@@ -141,100 +162,39 @@ static int srv_worker_pipeline(srv_pool *pool, srv_job *job,
 		snprintf(err, errlen, "the stored spec no longer parses");
 		return ret;
 	}
-	ret = srv_run_files_build(&run, pool->deps.store, job, spec);
+	ret = srv_run_files_build(&run, srv_backend_dirs(pool->deps.backend), job, spec);
 	if (!ret)
 		ret = pipe_job_run(spec, &run.files, &opts, res, err, errlen);
 	else
 		snprintf(err, errlen, "out of memory preparing the job");
+	if (!ret)
+		ret = srv_run_publish(&run, err, errlen);
 	srv_run_files_release(&run);
 	api_spec_free(spec);
 	return ret;
 }
 
-/* The problem a failed run reports, from the pipeline's error. */
-static void srv_worker_failed(srv_job *job, int ret, const char *err)
-{
-	if (ret == -EINVAL)
-		srv_job_set_error(job, 422, "invalid-input",
-				  "An input cannot be used", err);
-	else if (ret == -EFBIG)
-		srv_job_set_error(job, 413, "input-too-large",
-				  "An input is over the service's limits", err);
-	else
-		srv_job_set_error(job, 500, "job-failed",
-				  "The job failed inside the service", err);
-}
-
-/* Records the run's outcome, lock held. Returns the status entered. */
-static enum srv_status srv_worker_outcome(srv_job *job, int ret,
-					  const struct pipe_job_result *res,
-					  const char *err)
-{
-	if (ret == -ECANCELED && job->requeue) {
-		job->status = SRV_QUEUED;
-		job->started_ns = 0;
-		job->frames_done = 0;
-		return job->status;
-	}
-	job->finished_ns = srv_now_ns();
-	if (!ret) {
-		job->status = SRV_SUCCEEDED;
-		job->frames_done = res->frames;
-		job->frames_total = res->frames;
-		job->metrics = (struct srv_job_metrics){ res->fps,
-			res->attention_entropy_mean, res->seconds, res->gflops, true };
-	} else if (ret == -ECANCELED) {
-		job->status = SRV_CANCELED;
-	} else {
-		job->status = SRV_FAILED;
-		srv_worker_failed(job, ret, err);
-	}
-	return job->status;
-}
-
-/* Marks job running unless it was cancelled or removed while it waited. */
-static bool srv_worker_claim(srv_pool *pool, srv_job *job)
-{
-	srv_store *store = pool->deps.store;
-	bool run = false;
-
-	srv_store_lock(store);
-	if (!job->removed && job->status == SRV_QUEUED) {
-		job->status = SRV_RUNNING;
-		job->started_ns = srv_now_ns();
-		job->busy = true;
-		run = true;
-	}
-	srv_store_unlock(store);
-	return run;
-}
-
 static void srv_worker_run(struct srv_worker *w, srv_job *job)
 {
 	srv_pool *pool = w->pool;
-	srv_store *store = pool->deps.store;
 	struct pipe_job_result res = { 0 };
-	enum srv_status status;
 	int64_t start = srv_mono_ns();
 	char err[512] = "";
-	int ret;
+	int ret, status;
 
-	if (!srv_worker_claim(pool, job))
-		return;
-	srv_store_save(store, job);
 	srv_log_job(job->id, "running", NULL);
 	ret = srv_worker_pipeline(pool, job, &res, err, sizeof(err));
-	srv_store_lock(store);
-	status = srv_worker_outcome(job, ret, &res, err);
-	srv_store_unlock(store);
-	srv_store_save(store, job);
-	srv_store_lock(store);
-	job->busy = false;
-	srv_store_broadcast(store);
-	srv_store_unlock(store);
-	srv_metrics_job(pool->deps.metrics, status,
+	status = srv_backend_finish(pool->deps.backend, job, ret, &res, err);
+	if (status < 0) {
+		srv_log_job(job->id, "abandoned", status == -ESTALE ?
+			    "taken over by another replica while it ran" :
+			    "its outcome cannot be recorded: another replica runs it again");
+		return;
+	}
+	srv_metrics_job(pool->deps.metrics, (enum srv_status)status,
 			(double)(srv_mono_ns() - start) / SRV_NS_PER_S);
-	srv_log_job(job->id, srv_status_name(status), ret ? err : NULL);
+	srv_log_job(job->id, srv_status_name((enum srv_status)status),
+		    ret ? err : NULL);
 }
 
 static void *srv_worker_main(void *arg)
@@ -244,7 +204,7 @@ static void *srv_worker_main(void *arg)
 	srv_job *job;
 
 	setpriority(PRIO_PROCESS, (id_t)gettid(), SRV_WORKER_NICE);
-	while ((job = srv_queue_pop(pool->deps.queue))) {
+	while (!srv_backend_take(pool->deps.backend, &job)) {
 		pthread_mutex_lock(&pool->lock);
 		w->job = job;
 		pool->busy++;
@@ -255,7 +215,7 @@ static void *srv_worker_main(void *arg)
 		pool->busy--;
 		pthread_cond_broadcast(&pool->idle);
 		pthread_mutex_unlock(&pool->lock);
-		srv_store_put(pool->deps.store, job);
+		srv_backend_release(pool->deps.backend, job);
 	}
 	return NULL;
 }
@@ -288,7 +248,7 @@ int srv_pool_start(const struct srv_pool_deps *deps, srv_pool **out)
 	return 0;
 
 free_pool:
-	srv_queue_close(deps->queue);
+	srv_backend_close(deps->backend);
 	srv_pool_free(pool);
 	return ret;
 }
@@ -323,18 +283,15 @@ bool srv_pool_wait_idle(srv_pool *pool, int64_t deadline_ns)
 
 void srv_pool_requeue_running(srv_pool *pool)
 {
-	srv_store *store = pool->deps.store;
 	int i;
 
 	pthread_mutex_lock(&pool->lock);
-	srv_store_lock(store);
 	for (i = 0; i < pool->n_workers; i++) {
 		if (pool->workers[i].job) {
-			pool->workers[i].job->requeue = true;
+			atomic_store(&pool->workers[i].job->requeue, true);
 			atomic_store(&pool->workers[i].job->cancel, 1);
 		}
 	}
-	srv_store_unlock(store);
 	pthread_mutex_unlock(&pool->lock);
 }
 

@@ -1,10 +1,13 @@
 /*
- * srv_worker: the pool of workers. Each takes the oldest queued job, runs
- * it with pipe_job_run (progress into the job as it goes; its cancel flag
- * stops it at the next frame) and stores the outcome: succeeded, failed
- * with a problem object, canceled, or queued again when the service is
- * shutting down. Workers (and the engine threads they start) run at the
- * lowest CPU priority, so the API stays responsive while jobs compute.
+ * srv_worker: the pool of workers. Each takes the next job from the
+ * backend, runs it with pipe_job_run (progress reported as it goes; its
+ * cancel flag stops it at the next frame) and has the backend record the
+ * outcome: succeeded, failed with a problem object, canceled, or queued
+ * again when the service is shutting down. The output is written under a
+ * name of the run's own and renamed into place once whole, so two runs of
+ * one job never write the same file. Workers (and the engine threads they
+ * start) run at the lowest CPU priority, so the API stays responsive
+ * while jobs compute.
  */
 #ifndef SRV_WORKER_H
 #define SRV_WORKER_H
@@ -12,16 +15,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "server/srv_backend.h"
 #include "server/srv_config.h"
 #include "server/srv_metrics.h"
-#include "server/srv_queue.h"
-#include "server/srv_store.h"
 
 /* What the workers use; all borrowed, and must outlive the pool. */
 struct srv_pool_deps {
 	const struct srv_config *cfg;
-	srv_store *store;
-	srv_queue *queue;       /* of srv_job *, each holding a reference */
+	srv_backend *backend;
 	srv_metrics *metrics;
 };
 
@@ -35,15 +36,15 @@ int srv_pool_size(const srv_pool *pool);
 int srv_pool_busy(srv_pool *pool);
 
 /*
- * After srv_queue_close: waits until no worker runs a job or until the
+ * After srv_backend_close: waits until no worker runs a job or until the
  * CLOCK_MONOTONIC deadline (ns). True when they all finished.
  */
 bool srv_pool_wait_idle(srv_pool *pool, int64_t deadline_ns);
 
-/* Cancels the running jobs so that they are queued again on disk. */
+/* Cancels the running jobs so that they are queued again. */
 void srv_pool_requeue_running(srv_pool *pool);
 
-/* Joins the workers (the queue must be closed) and frees the pool. */
+/* Joins the workers (the backend must be closed) and frees the pool. */
 void srv_pool_free(srv_pool *pool);
 
 #endif

@@ -50,7 +50,28 @@ static void test_defaults(void **state)
 	assert_null(cfg.api_keys);
 	assert_int_equal(cfg.timeout, 60);
 	assert_int_equal(cfg.log_level, SRV_LOG_INFO);
+	assert_null(cfg.redis_url);
+	assert_int_equal(cfg.reclaim_after, 30);
 	assert_false(cfg.help);
+	srv_config_release(&cfg);
+}
+
+static void test_redis_url(void **state)
+{
+	static const char *const env[] = {
+		"MASKATTN_REDIS_URL", "redis://redis:6379/1", "MASKATTN_RECLAIM_AFTER", "5", NULL,
+	};
+	char *argv[] = { "--redis-url", "unix:///run/redis.sock" };
+	struct srv_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&cfg, env, 0, NULL, err), 0);
+	assert_string_equal(cfg.redis_url, "redis://redis:6379/1");
+	assert_int_equal(cfg.reclaim_after, 5);
+	srv_config_release(&cfg);
+	assert_int_equal(parse(&cfg, env, 2, argv, err), 0);
+	assert_string_equal(cfg.redis_url, "unix:///run/redis.sock");
 	srv_config_release(&cfg);
 }
 
@@ -111,6 +132,8 @@ static void test_errors_name_the_setting(void **state)
 	char *level[] = { "--log-level=loud" };
 	char *size[] = { "--max-upload", "3T" };
 	char *stray[] = { "serve" };
+	char *redis[] = { "--redis-url", "localhost:6379" };
+	char *reclaim[] = { "--reclaim-after", "1" };
 
 	(void)state;
 	expect_error(bad_env, 0, NULL, "MASKATTN_WORKERS must be an integer from 1");
@@ -120,6 +143,8 @@ static void test_errors_name_the_setting(void **state)
 	expect_error(NULL, 1, level, "one of debug, info, warn, error");
 	expect_error(NULL, 2, size, "512M or 2G");
 	expect_error(NULL, 1, stray, "unexpected argument");
+	expect_error(NULL, 2, redis, "--redis-url must be redis://");
+	expect_error(NULL, 2, reclaim, "--reclaim-after must be an integer from 2");
 }
 
 static void test_help(void **state)
@@ -149,6 +174,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_env_then_flags),
+		cmocka_unit_test(test_redis_url),
 		cmocka_unit_test(test_threads_at_least_one),
 		cmocka_unit_test(test_errors_name_the_setting),
 		cmocka_unit_test(test_help),

@@ -1,4 +1,7 @@
-/* Tests of server/srv_job.c: the API document and the state file. */
+/*
+ * Tests of server/srv_job.c: the API document, the state file, copies,
+ * the outcome of a run, list cursors and pages.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "pipeline/pipe_job.h"
 #include "server/srv_job.h"
 
 #define ID "0123456789abcdef0123456789abcdef"
@@ -147,6 +151,92 @@ static void test_state_errors(void **state)
 	assert_string_equal(err, "member \"status\" is missing or wrong");
 }
 
+static void test_copy_is_deep(void **state)
+{
+	srv_job *job = sample(), *copy;
+
+	(void)state;
+	job->status = SRV_RUNNING;
+	job->frames_done = 3;
+	job->metrics.fps = 9.5;
+	copy = srv_job_copy(job);
+	assert_non_null(copy);
+	assert_string_equal(copy->id, ID);
+	assert_int_equal(copy->status, SRV_RUNNING);
+	assert_int_equal(copy->created_ns, job->created_ns);
+	assert_int_equal(copy->frames_done, 3);
+	assert_true(copy->metrics.fps == 9.5);
+	assert_ptr_not_equal(copy->spec, job->spec);
+	assert_string_equal(copy->spec, job->spec);
+	assert_string_equal(copy->idem_key, "key-1");
+	assert_null(copy->error);
+	assert_string_equal(srv_job_input(copy, "mask0"), "input-01");
+	srv_job_free(job);
+	assert_string_equal(copy->owner, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	srv_job_free(copy);
+}
+
+static void test_end_run_transitions(void **state)
+{
+	struct pipe_job_result res = { .frames = 24, .fps = 30, .seconds = 0.8,
+				       .attention_entropy_mean = 2.5, .gflops = 4 };
+	srv_job *job = sample();
+
+	(void)state;
+	job->status = SRV_RUNNING;
+	job->started_ns = job->created_ns + 1000;
+	assert_int_equal(srv_job_end_run(job, 0, &res, ""), SRV_SUCCEEDED);
+	assert_int_equal(job->frames_done, 24);
+	assert_true(job->metrics.done && job->metrics.entropy == 2.5);
+	assert_true(job->finished_ns > 0);
+	job->status = SRV_RUNNING;
+	assert_int_equal(srv_job_end_run(job, -ECANCELED, &res, ""), SRV_CANCELED);
+	job->status = SRV_RUNNING;
+	assert_int_equal(srv_job_end_run(job, -EFBIG, &res, "clip: 9000 frames"), SRV_FAILED);
+	assert_non_null(strstr(job->error, "\"status\":413"));
+	assert_non_null(strstr(job->error, "clip: 9000 frames"));
+	job->status = SRV_RUNNING;
+	atomic_store(&job->requeue, true);
+	assert_int_equal(srv_job_end_run(job, -ECANCELED, &res, ""), SRV_QUEUED);
+	assert_int_equal(job->started_ns, 0);
+	assert_int_equal(job->frames_done, 0);
+	srv_job_free(job);
+}
+
+static void test_cursors_sort_as_jobs(void **state)
+{
+	char a[SRV_CURSOR_LEN], b[SRV_CURSOR_LEN], id[SRV_ID_LEN + 1];
+	srv_job *job = sample();
+	int64_t ns;
+
+	(void)state;
+	srv_job_cursor(999, ID, a);
+	srv_job_cursor(1000, ID, b);
+	assert_string_equal(a, "0000000000000000999-" ID);
+	assert_true(strcmp(a, b) < 0);
+	assert_int_equal(srv_job_cursor_parse(b, &ns, id), 0);
+	assert_int_equal(ns, 1000);
+	assert_string_equal(id, ID);
+	assert_true(srv_job_cmp_age(job, job->created_ns + 1, ID) < 0);
+	assert_true(srv_job_cmp_age(job, job->created_ns, "0123456789abcdef0123456789abcdee") > 0);
+	assert_int_equal(srv_job_cursor_parse("12-notanid", &ns, id), -EINVAL);
+	assert_int_equal(srv_job_cursor_parse("-" ID, &ns, id), -EINVAL);
+	srv_job_free(job);
+}
+
+static void test_page_document(void **state)
+{
+	char *text;
+
+	(void)state;
+	text = srv_job_page(cJSON_CreateArray(), NULL);
+	assert_string_equal(text, "{\"jobs\":[],\"next_cursor\":null}");
+	free(text);
+	text = srv_job_page(cJSON_CreateArray(), "1-x");
+	assert_string_equal(text, "{\"jobs\":[],\"next_cursor\":\"1-x\"}");
+	free(text);
+}
+
 static void test_status_names(void **state)
 {
 	(void)state;
@@ -163,6 +253,10 @@ int main(void)
 		cmocka_unit_test(test_api_document_finished),
 		cmocka_unit_test(test_state_round_trip),
 		cmocka_unit_test(test_state_errors),
+		cmocka_unit_test(test_copy_is_deep),
+		cmocka_unit_test(test_end_run_transitions),
+		cmocka_unit_test(test_cursors_sort_as_jobs),
+		cmocka_unit_test(test_page_document),
 		cmocka_unit_test(test_status_names),
 	};
 

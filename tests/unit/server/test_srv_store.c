@@ -17,16 +17,32 @@
 
 struct fixture {
 	char dir[64];
+	srv_dirs *dirs;
 	srv_store *store;
 };
+
+/* Opens the data directory as the embedded backend does, then the store. */
+static int open_store(struct fixture *f)
+{
+	char err[256];
+
+	if (srv_dirs_open(f->dir, true, &f->dirs, err, sizeof(err)) < 0)
+		return -1;
+	return srv_store_open(f->dirs, &f->store, err, sizeof(err));
+}
+
+static void close_store(struct fixture *f)
+{
+	srv_store_free(f->store);
+	srv_dirs_free(f->dirs);
+}
 
 static int setup(void **state)
 {
 	static struct fixture f;
-	char err[256];
 
 	srv_test_tmpdir(f.dir, sizeof(f.dir));
-	if (srv_store_open(f.dir, &f.store, err, sizeof(err)) < 0)
+	if (open_store(&f) < 0)
 		return -1;
 	*state = &f;
 	return 0;
@@ -36,17 +52,15 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	srv_store_free(f->store);
+	close_store(f);
 	srv_fs_remove_tree(f->dir);
 	return 0;
 }
 
 static void reopen(struct fixture *f)
 {
-	char err[256];
-
-	srv_store_free(f->store);
-	assert_int_equal(srv_store_open(f->dir, &f->store, err, sizeof(err)), 0);
+	close_store(f);
+	assert_int_equal(open_store(f), 0);
 }
 
 static bool exists(const char *path)
@@ -62,7 +76,7 @@ static srv_job *add_job(struct fixture *f, const char *id, const char *owner)
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	srv_job *job = srv_job_create(id);
 
-	assert_int_equal(srv_store_stage(f->store, id, dir, sizeof(dir)), 0);
+	assert_int_equal(srv_dirs_stage(f->dirs, id, dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/input-00", dir);
 	assert_int_equal(srv_fs_write_atomic(path, "clip", 4), 0);
 	snprintf(job->owner, sizeof(job->owner), "%s", owner);
@@ -93,9 +107,9 @@ static void test_commit_and_get(void **state)
 	srv_job *job;
 
 	add_job(f, id, "");
-	assert_int_equal(srv_store_path(f->store, id, SRV_STATE_FILE, path, sizeof(path)), 0);
+	assert_int_equal(srv_dirs_path(f->dirs, id, SRV_STATE_FILE, path, sizeof(path)), 0);
 	assert_true(exists(path));
-	assert_int_equal(srv_store_path(f->store, id, "input-00", path, sizeof(path)), 0);
+	assert_int_equal(srv_dirs_path(f->dirs, id, "input-00", path, sizeof(path)), 0);
 	assert_true(exists(path));
 	snprintf(path, sizeof(path), "%s/tmp/%s", f->dir, id);
 	assert_false(exists(path));
@@ -173,7 +187,7 @@ static void test_select_oldest_first_and_remove(void **state)
 	assert_int_equal(srv_store_remove(f->store, jobs[0]), 0);
 	assert_true(jobs[0]->removed);
 	assert_int_equal(srv_store_save(f->store, jobs[0]), 0);
-	srv_store_path(f->store, ids[0], NULL, path, sizeof(path));
+	srv_dirs_path(f->dirs, ids[0], NULL, path, sizeof(path));
 	assert_false(exists(path));
 	assert_null(srv_store_get(f->store, ids[0], ""));
 	srv_store_put(f->store, jobs[0]);

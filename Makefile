@@ -12,13 +12,13 @@ SANITIZE ?=
 PYTHON   := /usr/bin/python3
 
 MODULES  := api masks attention pipeline server cli
-PKGS     := libmicrohttpd libcjson nettle libpng openblas libavformat libavcodec libavutil libswscale libswresample
+PKGS     := libmicrohttpd libcjson nettle libpng openblas libavformat libavcodec libavutil libswscale libswresample hiredis
 
 # Debian packages needed to build and test (checked by `deps`).
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev nettle-dev libpng-dev libopenblas-dev \
             libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
             libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy \
-            python3-jsonschema python3-yaml wrk
+            python3-jsonschema python3-yaml wrk libhiredis-dev redis-server haproxy
 
 ARCH_FLAGS ?= -march=native
 OPT_FLAGS  ?= -O3
@@ -65,7 +65,7 @@ UNIT_BIN := $(filter $(BUILD)/tests/$(MODULE)/%,$(UNIT_BIN))   # make unit MODUL
 endif
 UNIT_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-.PHONY: all deps run test unit e2e quality sanitize bench clean
+.PHONY: all deps run test unit e2e quality sanitize bench clean test-cluster
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -110,6 +110,10 @@ $(OPENAPI_NPM): tests/openapi/package.json tests/openapi/package-lock.json
 e2e: $(BIN) $(OPENAPI_NPM)
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
+# Scale-out on loopback: redis-server, three replicas and haproxy.
+test-cluster: $(BIN)
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/cluster $(PYTEST_ARGS)
+
 quality: $(BIN)
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s -p no:cacheprovider --rootdir=tests/bench tests/bench/test_quality.py $(PYTEST_ARGS)
 
@@ -122,8 +126,28 @@ sanitize:
 test: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory test-cluster
 	@$(MAKE) --no-print-directory quality
 	@$(MAKE) --no-print-directory sanitize
+	@$(MAKE) --no-print-directory test-deploy
+
+# Deployment files (tests/deploy): deploy/k8s against the Kubernetes API schemas and
+# deploy/compose.yaml against the Compose specification (npm, pinned by
+# package-lock.json), deploy/haproxy.cfg checked and run on loopback in front of the binary.
+.PHONY: test-deploy image
+DEPLOY_NPM := tests/deploy/node_modules/.package-lock.json
+$(DEPLOY_NPM): tests/deploy/package.json tests/deploy/package-lock.json
+	cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error
+
+test-deploy: $(BIN) $(DEPLOY_NPM)
+	@$(MAKE) --no-print-directory deps DEB_PKGS="haproxy ffmpeg python3-pytest python3-requests python3-yaml python3-jsonschema"
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
+
+# The container image, built and smoke-tested without a Docker engine (debootstrap +
+# buildah, as root; minutes, so not part of `make test`). See README, Deploy.
+image:
+	deploy/build-image.sh
+	deploy/smoke-image.sh
 
 # Benchmark programs: tests/bench/<name>.c links the attention library.
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))

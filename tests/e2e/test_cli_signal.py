@@ -28,13 +28,14 @@ def long_job(tmp_path_factory):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt(long_job, tmp_path, sig):
     out = tmp_path / "result.mp4"
+    part = tmp_path / "result.mp4.part"     # written there until it is whole
     p = subprocess.Popen([BIN, "edit", "--spec", str(long_job), "--out", str(out)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
         # running for real: the output file is open once the clip is read
         deadline = time.monotonic() + 60
-        while not out.exists() and p.poll() is None and time.monotonic() < deadline:
+        while not part.exists() and p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1.0)
         assert p.poll() is None, f"finished before the signal: {p.returncode}"

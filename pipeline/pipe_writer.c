@@ -21,6 +21,8 @@
 /*
  * x264's output depends on its thread count, so it is fixed rather than
  * taken from the machine: the same frames give the same bytes anywhere.
+ * The threads code slices of one frame: frame-parallel encoding was seen
+ * to give different bytes on rare runs, slices never do.
  */
 #define PIPE_X264_THREADS 2
 #define PIPE_X264_PRESET "veryfast"
@@ -90,6 +92,8 @@ static int open_video_encoder(pipe_writer *w, const struct pipe_video_info *src,
 	ret = av_dict_set_int(&options, "crf", opts->crf, 0);
 	if (ret >= 0)
 		ret = av_dict_set(&options, "preset", preset, 0);
+	if (ret >= 0)
+		ret = av_dict_set(&options, "x264-params", "sliced-threads=1", 0);
 	if (ret >= 0)
 		/* takes the options it knows out of the dictionary */
 		ret = avcodec_open2(enc, codec, &options);

@@ -67,13 +67,6 @@ int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 		   const struct attn_keyframe *refs, int n_refs, attn_frame *result,
 		   struct attn_frame_info *info);
 
-/*
- * Carries from's mask (from->cover, required) to frame `to` along the
- * motion of what it covers (stabilize's tracking). out is width * height.
- */
-int attn_track_mask(attn_engine *e, const struct attn_yuv8 *from,
-		    const struct attn_yuv8 *to, uint8_t *out);
-
 /* out = src + weight * mask * (attn - src), n values; mask NULL: 1. */
 void attn_blend(const float *src, const float *attn, const float *mask,
 		float weight, size_t n, float *out);

@@ -50,6 +50,21 @@ int attn_frame_from_yuv8(const struct attn_yuv8 *frame, attn_frame *out)
 	return 0;
 }
 
+int attn_cover_floats(const struct attn_yuv8 *frame, float **out)
+{
+	size_t n = (size_t)frame->width * frame->height;
+
+	*out = NULL;
+	if (!frame->cover)
+		return 0;
+	*out = malloc(sizeof(float) * (n ? n : 1));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = frame->cover[i] / 255.0f;
+	return 0;
+}
+
 int attn_frame_clone(const attn_frame *src, attn_frame **out)
 {
 	int ret = attn_frame_create(src->width, src->height, src->planes, out);

@@ -43,6 +43,12 @@ static inline float *attn_plane(const attn_frame *frame, int plane)
 /* frame's samples as floats 0..1 into out (3 planes, the same size). */
 int attn_frame_from_yuv8(const struct attn_yuv8 *frame, attn_frame *out);
 
+/*
+ * frame's coverage as floats 0..1 into a new plane the caller frees; *out
+ * is NULL when the frame has none (everything covered).
+ */
+int attn_cover_floats(const struct attn_yuv8 *frame, float **out);
+
 /* A copy owned by the caller. */
 int attn_frame_clone(const attn_frame *src, attn_frame **out);
 

@@ -235,25 +235,53 @@ static float median(float *v, int n)
 	return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* 3x3 median of a grid plane over the valid cells; invalid ones get it too. */
+/* Median of the cells around (x, y), itself too, that `use` marks. */
+static float median_around(const float *g, const unsigned char *use, int gw,
+			   int gh, int x, int y, int *n)
+{
+	float v[9];
+
+	*n = 0;
+	for (int i = 0; i < 9; i++) {
+		int xx = x + i % 3 - 1, yy = y + i / 3 - 1;
+
+		if (xx >= 0 && xx < gw && yy >= 0 && yy < gh && use[yy * gw + xx])
+			v[(*n)++] = g[yy * gw + xx];
+	}
+	return *n ? median(v, *n) : 0.0f;
+}
+
+/*
+ * 3x3 median of a grid plane over the valid cells. An invalid cell then
+ * takes the median of its smoothed valid neighbours (a lone wrong match
+ * next to it must not carry over), or of every valid cell when none is
+ * near (the motion of the whole masked content).
+ */
 static void median_filter(float *g, const unsigned char *valid, int gw, int gh,
 			  float *tmp)
 {
+	int cells = gw * gh, n, n_all = 0;
+	float all;
+
+	for (int y = 0; y < gh; y++)
+		for (int x = 0; x < gw; x++)
+			if (valid[y * gw + x])
+				tmp[y * gw + x] = median_around(g, valid, gw, gh, x, y, &n);
+	for (int i = 0; i < cells; i++)
+		if (valid[i])
+			g[n_all++] = tmp[i];
+	all = n_all ? median(g, n_all) : 0.0f;
 	for (int y = 0; y < gh; y++)
 		for (int x = 0; x < gw; x++) {
-			float v[9];
-			int n = 0;
+			int i = y * gw + x;
 
-			for (int i = 0; i < 9; i++) {
-				int xx = x + i % 3 - 1, yy = y + i / 3 - 1;
-
-				if (xx >= 0 && xx < gw && yy >= 0 && yy < gh &&
-				    valid[yy * gw + xx])
-					v[n++] = g[yy * gw + xx];
-			}
-			tmp[y * gw + x] = n ? median(v, n) : 0.0f;
+			if (valid[i])
+				continue;
+			tmp[i] = median_around(tmp, valid, gw, gh, x, y, &n);
+			if (!n)
+				tmp[i] = all;
 		}
-	memcpy(g, tmp, sizeof(float) * gw * gh);
+	memcpy(g, tmp, sizeof(float) * cells);
 }
 
 int attn_motion_zero(int width, int height, int cell, attn_motion **out)

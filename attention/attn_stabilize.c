@@ -340,22 +340,6 @@ static int run_steps(attn_engine *e, const struct attn_yuv8 *t_frame,
 	return ret;
 }
 
-/* t's coverage as floats (NULL when all covered), for queries and motion. */
-static int cover_floats(const struct attn_yuv8 *f, float **out)
-{
-	size_t n = (size_t)f->width * f->height;
-
-	*out = NULL;
-	if (!f->cover)
-		return 0;
-	*out = malloc(sizeof(float) * n);
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		(*out)[i] = f->cover[i] / 255.0f;
-	return 0;
-}
-
 int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 		   const struct attn_keyframe *refs, int n_refs, attn_frame *result,
 		   struct attn_frame_info *info)
@@ -370,7 +354,7 @@ int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 	    result->height != cur->height || result->planes < 3)
 		return -EINVAL;
 	n_src = collect_sources(t, window, k, refs, n_refs, src);
-	ret = cover_floats(cur, &t_mask);
+	ret = attn_cover_floats(cur, &t_mask);
 	if (ret >= 0)
 		ret = attn_queries_from_mask(t_mask, cur->width, cur->height,
 					     EPS_COVER, BLOCK, &q);
@@ -386,38 +370,5 @@ int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 		source_release(&src[i]);
 	attn_queries_free(q);
 	free(t_mask);
-	return ret;
-}
-
-int attn_track_mask(attn_engine *e, const struct attn_yuv8 *from,
-		    const struct attn_yuv8 *to, uint8_t *out)
-{
-	int w = to->width, h = to->height, ret;
-	attn_motion_frame *a = NULL, *b = NULL;
-	attn_motion *m = NULL;
-	float *mask;
-
-	(void)e;
-	ret = cover_floats(from, &mask);
-	if (ret < 0 || !mask)
-		return ret < 0 ? ret : -EINVAL;
-	ret = attn_motion_frame_create8(from->plane[0], mask, w, h, &a);
-	if (ret >= 0)
-		ret = attn_motion_frame_create8(to->plane[0], NULL, w, h, &b);
-	if (ret >= 0)
-		ret = attn_motion_estimate(a, b, MOTION_CELL, MOTION_RANGE, &m);
-	for (int y = 0; ret >= 0 && y < h; y++)
-		for (int x = 0; x < w; x++) {
-			float dx, dy, v;
-
-			/* the field is smooth: at p it is about what moved to p */
-			attn_motion_at(m, (float)x, (float)y, &dx, &dy);
-			v = attn_sample(mask, w, h, x - dx, y - dy);
-			out[(size_t)y * w + x] = (uint8_t)lrintf(v * 255.0f);
-		}
-	attn_motion_free(m);
-	attn_motion_frame_free(b);
-	attn_motion_frame_free(a);
-	free(mask);
 	return ret;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "attention/attn_engine.h"
+#include "attention/attn_track.h"
 #include "pipeline/pipe_frame.h"
 #include "pipeline/pipe_keys.h"
 #include "pipeline/pipe_masks.h"
@@ -50,6 +51,7 @@ struct job {
 	pipe_masks *masks;
 	pipe_keys *keys;
 	attn_engine *engine;
+	attn_track *track;      /* stabilize: the mask carried from its last given frame */
 	attn_frame *result;
 	float *cov;             /* the coverage of the frame being made */
 	float *given;           /* propagate: its mask when given, as floats */
@@ -179,7 +181,7 @@ static int slot_coverage(struct job *j, struct slot *s)
 {
 	size_t n = (size_t)j->info->width * j->info->height;
 	struct slot *prev;
-	int ret;
+	int tracking, ret;
 
 	if (pipe_masks_none(j->masks))
 		return 0;
@@ -187,15 +189,21 @@ static int slot_coverage(struct job *j, struct slot *s)
 	if (!s->cover)
 		return -ENOMEM;
 	s->yuv.cover = s->cover;
+	tracking = j->spec->mode == API_MODE_STABILIZE &&
+		   pipe_masks_tracked(j->masks) && j->k > 0;
 	prev = s->index > 0 ? slot_of(j, s->index - 1) : NULL;
-	if (j->spec->mode == API_MODE_STABILIZE && pipe_masks_tracked(j->masks) &&
-	    !pipe_masks_anchor(j->masks, s->index) && prev &&
-	    prev->index == s->index - 1 && j->k > 0)
-		return attn_track_mask(j->engine, &prev->yuv, &s->yuv, s->cover);
+	if (tracking && j->track && !pipe_masks_anchor(j->masks, s->index) &&
+	    prev && prev->index == s->index - 1)
+		return attn_track_next(j->track, &prev->yuv, &s->yuv, s->cover);
 	ret = pipe_masks_at(j->masks, PIPE_MASK_MAIN, s->index, j->cov, j->err,
 			    j->errlen);
 	for (size_t i = 0; ret >= 0 && i < n; i++)
 		s->cover[i] = (uint8_t)lrintf(j->cov[i] * 255.0f);
+	if (ret >= 0 && tracking) {
+		attn_track_free(j->track);
+		j->track = NULL;
+		ret = attn_track_create(&s->yuv, &j->track);
+	}
 	return ret;
 }
 
@@ -359,6 +367,7 @@ static void job_release(struct job *j)
 	pipe_keys_free(j->keys);
 	pipe_masks_free(j->masks);
 	attn_engine_free(j->engine);
+	attn_track_free(j->track);
 	attn_frame_free(j->result);
 	free(j->given);
 	free(j->cov);

@@ -110,6 +110,25 @@ static void check_downsample(int w, int h, int planes, int factor)
 	attn_frame_free(d);
 }
 
+/* Coverage 0..255 reads as 0..1; a frame without coverage gives NULL. */
+static void test_cover_floats(void **state)
+{
+	uint8_t cover[4] = { 0, 51, 255, 128 };
+	struct attn_yuv8 f = { .width = 2, .height = 2 };
+	float *out;
+
+	(void)state;
+	assert_int_equal(attn_cover_floats(&f, &out), 0);
+	assert_null(out);
+	f.cover = cover;
+	assert_int_equal(attn_cover_floats(&f, &out), 0);
+	assert_float_equal(out[0], 0.0f, 1e-7);
+	assert_float_equal(out[1], 0.2f, 1e-7);
+	assert_float_equal(out[2], 1.0f, 1e-7);
+	assert_float_equal(out[3], 128.0f / 255.0f, 1e-7);
+	free(out);
+}
+
 static void test_downsample_box_averages(void **state)
 {
 	(void)state;
@@ -303,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_create_rejects_bad_sizes),
 		cmocka_unit_test(test_create_is_zeroed_with_planes_in_sequence),
 		cmocka_unit_test(test_clone_copies_every_plane),
+		cmocka_unit_test(test_cover_floats),
 		cmocka_unit_test(test_downsample_box_averages),
 		cmocka_unit_test(test_downsample_ragged_edges),
 		cmocka_unit_test(test_downsample_rejects_factor_below_one),

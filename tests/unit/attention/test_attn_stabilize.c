@@ -190,61 +190,6 @@ static void test_bad_arguments(void **state)
 	clip_free(&c);
 }
 
-/*
- * The scene moved by (4, 2) and the mask [x0, x1) x [y0, y1) tracked
- * along: compared with the mask moved by as much, near both vertical
- * edges at mid height and overall.
- */
-static void check_track_rect(int x0, int y0, int x1, int y1)
-{
-	struct test_rng rng = { 21 };
-	struct yuv_texture t = yuv_texture_random(&rng);
-	attn_frame *from = yuv_frame(&t, W, H, 0, 0), *to = yuv_frame(&t, W, H, 4, 2);
-	struct yuv8_frame from8 = yuv8_quantize(from), to8 = yuv8_quantize(to);
-	float *mask = plane_new(W, H), *want = plane_new(W, H), *out = plane_new(W, H);
-	uint8_t *out8 = malloc(W * H);
-	attn_engine *e = stabilize_engine(1);
-	int ym = (y0 + y1) / 2 + 2;
-	double err = 0, unmoved = 0;
-
-	rect_mask(mask, W, H, x0, y0, x1, y1);
-	rect_mask(want, W, H, x0 + 4, y0 + 2, x1 + 4, y1 + 2);
-	from8.view.cover = cover8(mask, W, H);
-	assert_int_equal(attn_track_mask(e, &from8.view, &to8.view, out8), 0);
-	for (int i = 0; i < W * H; i++)
-		out[i] = out8[i] / 255.0f;
-	for (int i = 0; i < W * H; i++) {
-		err += fabsf(out[i] - want[i]);
-		unmoved += fabsf(mask[i] - want[i]);
-	}
-	assert_true(err < 0.2 * unmoved);
-	assert_float_equal(out[ym * W + x1 + 2], 1.0f, 0.05);
-	assert_float_equal(out[ym * W + x0 + 2], 0.0f, 0.05);
-	attn_engine_free(e);
-	attn_frame_free(from);
-	attn_frame_free(to);
-	free(from8.samples);
-	free(to8.samples);
-	free((void *)from8.view.cover);
-	free(out8);
-	free(mask);
-	free(want);
-	free(out);
-}
-
-static void test_track_mask_follows_a_shift(void **state)
-{
-	(void)state;
-	check_track_rect(8, 8, 112, 80);
-}
-
-/* A mask away from the right edge: the cells right of it see none of it. */
-static void test_track_mask_of_a_central_region(void **state)
-{
-	(void)state;
-	check_track_rect(32, 24, 96, 72);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,8 +197,6 @@ int main(void)
 		cmocka_unit_test(test_clip_start_and_reference),
 		cmocka_unit_test(test_thread_count_does_not_change_the_result),
 		cmocka_unit_test(test_bad_arguments),
-		cmocka_unit_test(test_track_mask_follows_a_shift),
-		cmocka_unit_test(test_track_mask_of_a_central_region),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,7 +22,10 @@
  * x264's output depends on its thread count, so it is fixed rather than
  * taken from the machine: the same frames give the same bytes anywhere.
  * The threads code slices of one frame: frame-parallel encoding was seen
- * to give different bytes on rare runs, slices never do.
+ * to give different bytes on rare runs, slices never do. Macroblock-tree
+ * rate control is off: its assembly reads memory it never wrote (the
+ * bytes change with MALLOC_PERTURB_), so its output varied with whatever
+ * the process had freed before.
  */
 #define PIPE_X264_THREADS 2
 #define PIPE_X264_PRESET "veryfast"
@@ -93,7 +96,7 @@ static int open_video_encoder(pipe_writer *w, const struct pipe_video_info *src,
 	if (ret >= 0)
 		ret = av_dict_set(&options, "preset", preset, 0);
 	if (ret >= 0)
-		ret = av_dict_set(&options, "x264-params", "sliced-threads=1", 0);
+		ret = av_dict_set(&options, "x264-params", "sliced-threads=1:mbtree=0", 0);
 	if (ret >= 0)
 		/* takes the options it knows out of the dictionary */
 		ret = avcodec_open2(enc, codec, &options);

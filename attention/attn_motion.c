@@ -412,57 +412,77 @@ static int create8_full(const uint8_t *luma, const float *weight, int width,
 	return ret;
 }
 
-/* A frame whose level 1 is half (half size already); level 0 left empty. */
-static int frame_from_half(const float *half, int width, int height,
-			   attn_motion_frame **out)
+/* A pyramid whose level 1 is half (half size already); level 0 left empty. */
+static int pyramid_from_half(const float *half, int width, int height,
+			     int levels, struct pyramid *py)
 {
-	attn_motion_frame *f = calloc(1, sizeof(*f));
-	int levels = levels_for(width, height), ret;
 	struct pyramid up;
+	int ret = pyramid_build(half, (width + 1) / 2, (height + 1) / 2, levels - 1,
+				&up);
 
-	if (!f)
-		return -ENOMEM;
-	ret = pyramid_build(half, (width + 1) / 2, (height + 1) / 2, levels - 1, &up);
-	if (ret < 0) {
-		free(f);
+	if (ret < 0)
 		return ret;
-	}
-	f->width = width;
-	f->height = height;
-	f->luma.n = levels;
-	f->luma.l[0] = (struct level){ width, height, NULL };
+	py->n = levels;
+	py->l[0] = (struct level){ width, height, NULL };
 	for (int i = 0; i < up.n; i++)
-		f->luma.l[i + 1] = up.l[i];
-	*out = f;
+		py->l[i + 1] = up.l[i];
 	return 0;
+}
+
+/* 2x2 averages of a plane of 8-bit samples (scaled to 0..1) or of floats. */
+static float *halve(const uint8_t *p8, const float *pf, int width, int height)
+{
+	int hw = (width + 1) / 2, hh = (height + 1) / 2;
+	float *half = malloc(sizeof(float) * hw * hh);
+
+	if (!half)
+		return NULL;
+	for (int y = 0; y < hh; y++)
+		for (int x = 0; x < hw; x++) {
+			int x1 = 2 * x + 1 < width ? 2 * x + 1 : 2 * x;
+			int y1 = 2 * y + 1 < height ? 2 * y + 1 : 2 * y;
+			size_t r0 = (size_t)2 * y * width, r1 = (size_t)y1 * width;
+
+			half[(size_t)y * hw + x] = p8 ?
+				(p8[r0 + 2 * x] + p8[r0 + x1] + p8[r1 + 2 * x] +
+				 p8[r1 + x1]) * (0.25f / 255.0f) :
+				(pf[r0 + 2 * x] + pf[r0 + x1] + pf[r1 + 2 * x] +
+				 pf[r1 + x1]) * 0.25f;
+		}
+	return half;
 }
 
 int attn_motion_frame_create8(const uint8_t *luma, const float *weight,
 			      int width, int height, attn_motion_frame **out)
 {
-	int hw = (width + 1) / 2, hh = (height + 1) / 2;
+	int levels = levels_for(width, height), ret = -ENOMEM;
+	attn_motion_frame *f;
 	float *half;
-	int ret;
 
 	/* searches stop at half size: start there, without the full level */
-	if (finest_level(levels_for(width, height)) == 0 || weight)
+	if (finest_level(levels) == 0)
 		return create8_full(luma, weight, width, height, out);
-	half = malloc(sizeof(float) * hw * hh);
-	if (!half)
+	f = calloc(1, sizeof(*f));
+	if (!f)
 		return -ENOMEM;
-	for (int y = 0; y < hh; y++)
-		for (int x = 0; x < hw; x++) {
-			int x1 = 2 * x + 1 < width ? 2 * x + 1 : 2 * x;
-			int y1 = 2 * y + 1 < height ? 2 * y + 1 : 2 * y;
-			const uint8_t *r0 = luma + (size_t)2 * y * width;
-			const uint8_t *r1 = luma + (size_t)y1 * width;
-
-			half[(size_t)y * hw + x] = (r0[2 * x] + r0[x1] + r1[2 * x] +
-						    r1[x1]) * (0.25f / 255.0f);
-		}
-	ret = frame_from_half(half, width, height, out);
+	f->width = width;
+	f->height = height;
+	half = halve(luma, NULL, width, height);
+	if (half)
+		ret = pyramid_from_half(half, width, height, levels, &f->luma);
 	free(half);
-	return ret;
+	if (ret >= 0 && weight) {
+		half = halve(NULL, weight, width, height);
+		ret = half ? pyramid_from_half(half, width, height, levels, &f->weight) :
+			     -ENOMEM;
+		free(half);
+	}
+	if (ret < 0) {
+		attn_motion_frame_free(f);
+		return ret;
+	}
+	*out = f;
+	return 0;
 }
 
 void attn_motion_frame_free(attn_motion_frame *f)

@@ -322,6 +322,8 @@ int attn_track_next(attn_track *tr, const struct attn_yuv8 *from,
 	ret = attn_cover_floats(from, &weight);
 	if (ret >= 0)
 		ret = attn_motion_frame_create8(from->plane[0], weight, w, h, &a);
+	free(weight);
+	weight = NULL;
 	if (ret >= 0)
 		ret = attn_motion_frame_create8(to->plane[0], NULL, w, h, &b);
 	if (ret >= 0)

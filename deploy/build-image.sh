@@ -26,6 +26,7 @@
 # Needs root (debootstrap, buildah's vfs store under /var/lib/containers). Missing tools
 # (debootstrap, buildah) are installed with apt-get when run as root, like `make deps`.
 set -euo pipefail
+. "$(dirname "$0")/tools.sh"
 
 cd "$(dirname "$0")/.."
 CONTEXT=$(cd "${MASKATTN_BUILD_CONTEXT:-.}" && pwd)
@@ -60,14 +61,8 @@ need_tools() {
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
-	if [ "$(id -u)" = 0 ]; then
-		log "installing: ${missing[*]}"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			"${missing[@]}" >/dev/null
-	else
-		die "missing tools; run: sudo apt-get install -y ${missing[*]}"
-	fi
+	[ "$(id -u)" = 0 ] || die "missing tools; run: sudo apt-get install -y ${missing[*]}"
+	apt_install "${missing[@]}"
 }
 
 # Writes the apt sources, trims what a container does not need, and packs the tree.

@@ -16,6 +16,7 @@
 # Needs root (buildah's vfs store), buildah, curl, ffmpeg/ffprobe and /usr/bin/python3;
 # missing ones are installed with apt-get when run as root.
 set -euo pipefail
+. "$(dirname "$0")/tools.sh"
 
 IMAGE=${1:-${MASKATTN_IMAGE:-localhost/maskattn:latest}}
 PY=/usr/bin/python3
@@ -34,14 +35,8 @@ need_tools() {
 	command -v ffprobe >/dev/null || missing+=(ffmpeg)
 	[ -x "$PY" ] || missing+=(python3)
 	[ ${#missing[@]} -eq 0 ] && return 0
-	if [ "$(id -u)" = 0 ]; then
-		log "installing: ${missing[*]}"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			"${missing[@]}" >/dev/null
-	else
-		fail "missing tools; run: sudo apt-get install -y ${missing[*]}"
-	fi
+	[ "$(id -u)" = 0 ] || fail "missing tools; run: sudo apt-get install -y ${missing[*]}"
+	apt_install "${missing[@]}"
 }
 
 WORK=$(mktemp -d)

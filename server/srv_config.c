@@ -17,7 +17,7 @@
 enum srv_opt_kind {
 	SRV_OPT_INT,
 	SRV_OPT_I64,
-	SRV_OPT_SIZE,           /* uint64_t bytes, K/M/G suffix */
+	SRV_OPT_SIZE,           /* uint64_t bytes, K/M/G/T suffix */
 	SRV_OPT_STRING,
 	SRV_OPT_LEVEL,
 };
@@ -47,7 +47,7 @@ static const struct srv_opt srv_opts[] = {
 	SRV_OPT("queue", SRV_OPT_INT, queue, 1, 1000000,
 		"jobs waiting at most; past it POST answers 429 [64]"),
 	SRV_OPT("max-upload", SRV_OPT_SIZE, max_upload, 1, INT64_MAX,
-		"bytes of one upload, K/M/G suffix allowed [2G]"),
+		"bytes of one upload, K/M/G/T suffix allowed [2G]"),
 	SRV_OPT("retention", SRV_OPT_I64, retention, 0, INT64_MAX / 1000000000,
 		"seconds a finished job and its files are kept [86400]"),
 	SRV_OPT("grace", SRV_OPT_INT, grace, 0, 86400,
@@ -55,15 +55,29 @@ static const struct srv_opt srv_opts[] = {
 	SRV_OPT("api-keys", SRV_OPT_STRING, api_keys, 0, 0,
 		"comma-separated API keys; set: /v1 needs Authorization: Bearer KEY [none]"),
 	SRV_OPT("max-connections", SRV_OPT_INT, max_connections, 1, 100000,
-		"connections open at once [256]"),
+		"connections open at once [1024]"),
+	SRV_OPT("max-connections-per-ip", SRV_OPT_INT, max_connections_per_ip, 0, 100000,
+		"connections open at once from one address (0: no limit; set 0 "
+		"behind a load balancer) [64]"),
 	SRV_OPT("timeout", SRV_OPT_INT, timeout, 1, 86400,
 		"seconds an idle connection is kept [60]"),
 	SRV_OPT("log-level", SRV_OPT_LEVEL, log_level, 0, 0,
 		"debug, info, warn or error [info]"),
-	SRV_OPT("max-frames", SRV_OPT_I64, max_frames, 0, INT64_MAX,
-		"frames of one job's clip at most (0: no limit) [0]"),
+	SRV_OPT("max-width", SRV_OPT_INT, max_width, 0, 1 << 20,
+		"width of a clip, mask or keyframe at most (0: no limit) [8192]"),
+	SRV_OPT("max-height", SRV_OPT_INT, max_height, 0, 1 << 20,
+		"height of a clip, mask or keyframe at most (0: no limit) [8192]"),
 	SRV_OPT("max-pixels", SRV_OPT_I64, max_pixels, 0, INT64_MAX,
-		"pixels of one frame at most (0: no limit) [0]"),
+		"pixels of one frame or image at most (0: no limit) [35389440, 8192x4320]"),
+	SRV_OPT("max-frames", SRV_OPT_I64, max_frames, 0, INT64_MAX,
+		"frames of one job's clip at most (0: no limit) [216000]"),
+	SRV_OPT("max-duration", SRV_OPT_I64, max_duration, 0, INT64_MAX,
+		"seconds of one job's clip at most (0: no limit) [3600]"),
+	SRV_OPT("max-decoded", SRV_OPT_SIZE, max_decoded, 0, INT64_MAX,
+		"bytes one job's clip may decode to, all frames (0: no limit) [1T]"),
+	SRV_OPT("max-store", SRV_OPT_SIZE, max_store, 0, INT64_MAX,
+		"bytes the data directory may hold; past it uploads answer 507 "
+		"(0: until the disk is full) [0]"),
 	SRV_OPT("redis-url", SRV_OPT_STRING, redis_url, 0, 0,
 		"redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]: "
 		"jobs and queue in Redis, shared by replicas [none: local]"),
@@ -91,7 +105,14 @@ static int srv_config_defaults(struct srv_config *cfg, int cpus)
 	cfg->max_upload = 2ULL << 30;
 	cfg->retention = 86400;
 	cfg->grace = 30;
-	cfg->max_connections = 256;
+	cfg->max_connections = 1024;
+	cfg->max_connections_per_ip = 64;
+	cfg->max_width = 8192;
+	cfg->max_height = 8192;
+	cfg->max_pixels = 8192 * 4320;
+	cfg->max_frames = 216000;
+	cfg->max_duration = 3600;
+	cfg->max_decoded = 1ULL << 40;
 	cfg->timeout = 60;
 	cfg->log_level = SRV_LOG_INFO;
 	cfg->reclaim_after = 30;
@@ -109,7 +130,7 @@ static void srv_opt_env_name(const struct srv_opt *opt, char *buf, size_t len)
 		buf[i] = buf[i] == '-' ? '_' : (char)(buf[i] & ~0x20);
 }
 
-/* A decimal integer with an optional K/M/G suffix (when size). */
+/* A decimal integer with an optional K/M/G/T suffix (when size). */
 static int srv_parse_number(const char *text, bool size, int64_t *out)
 {
 	unsigned long long v;
@@ -123,7 +144,7 @@ static int srv_parse_number(const char *text, bool size, int64_t *out)
 	if (errno || end == text)
 		return -EINVAL;
 	if (size && *end) {
-		const char *units = "KMG";
+		const char *units = "KMGT";
 		const char *unit = strchr(units, *end & ~0x20);
 
 		if (!unit || end[1])

@@ -3,7 +3,7 @@
  * MASKATTN_* environment twins (a flag wins over its variable).
  *
  * Each flag --some-name has the twin MASKATTN_SOME_NAME. Flags take their
- * value as "--port 9000" or "--port=9000"; sizes accept a K, M or G suffix
+ * value as "--port 9000" or "--port=9000"; sizes accept a K, M, G or T suffix
  * (powers of 1024).
  */
 #ifndef SRV_CONFIG_H
@@ -32,11 +32,17 @@ struct srv_config {
 	int64_t retention;              /* seconds a finished job is kept, 86400 */
 	int grace;                      /* seconds running jobs get on SIGTERM, 30 */
 	char *api_keys;                 /* comma separated, owned, NULL: no auth */
-	int max_connections;            /* 256 */
+	int max_connections;            /* 1024 */
+	int max_connections_per_ip;     /* 64, 0: no limit (behind a proxy) */
 	int timeout;                    /* idle connection timeout, seconds, 60 */
 	enum srv_log_level log_level;   /* info */
-	int64_t max_frames;             /* frames per job, 0: no limit */
-	int64_t max_pixels;             /* pixels per frame, 0: no limit */
+	int max_width;                  /* of a clip or image, 8192, 0: no limit */
+	int max_height;                 /* 8192 */
+	int64_t max_pixels;             /* per frame, 8192x4320 */
+	int64_t max_frames;             /* per job, 216000 (an hour at 60 fps) */
+	int64_t max_duration;           /* seconds of a clip, 3600 */
+	uint64_t max_decoded;           /* bytes of all frames decoded, 1T */
+	uint64_t max_store;             /* bytes the data directory may hold, 0: the disk */
 	char *redis_url;                /* owned, NULL: jobs kept locally */
 	int reclaim_after;              /* seconds before a silent replica's job is taken over, 30 */
 	bool help;                      /* --help was given */

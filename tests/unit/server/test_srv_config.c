@@ -130,7 +130,7 @@ static void test_errors_name_the_setting(void **state)
 	char *unknown[] = { "--colour", "red" };
 	char *missing[] = { "--port" };
 	char *level[] = { "--log-level=loud" };
-	char *size[] = { "--max-upload", "3T" };
+	char *size[] = { "--max-upload", "3P" };
 	char *stray[] = { "serve" };
 	char *redis[] = { "--redis-url", "localhost:6379" };
 	char *reclaim[] = { "--reclaim-after", "1" };

@@ -18,7 +18,8 @@ PKGS     := libmicrohttpd libcjson nettle libpng openblas libavformat libavcodec
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev nettle-dev libpng-dev libopenblas-dev \
             libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
             libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy \
-            python3-jsonschema python3-yaml wrk libhiredis-dev redis-server haproxy
+            python3-jsonschema python3-yaml wrk libhiredis-dev redis-server haproxy \
+            clang libclang-rt-14-dev
 
 ARCH_FLAGS ?= -march=native
 OPT_FLAGS  ?= -O3
@@ -29,6 +30,14 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 ifeq ($(SANITIZE),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# The fuzzing build (CC=clang): the libraries get libFuzzer's coverage
+# instrumentation, the fuzz targets link libFuzzer's main.
+ifeq ($(SANITIZE),fuzz)
+CFLAGS   += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=fuzzer,address,undefined
 endif
 
 # Each module is a static library; a module links only what it depends on,
@@ -65,7 +74,7 @@ UNIT_BIN := $(filter $(BUILD)/tests/$(MODULE)/%,$(UNIT_BIN))   # make unit MODUL
 endif
 UNIT_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-.PHONY: all deps run test unit e2e quality sanitize bench clean test-cluster
+.PHONY: all deps run test unit e2e quality sanitize bench clean test-cluster fuzz fuzz-bin
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -130,6 +139,7 @@ test: all
 	@$(MAKE) --no-print-directory quality
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory test-deploy
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 
 # Deployment files (tests/deploy): deploy/k8s against the Kubernetes API schemas and
 # deploy/compose.yaml against the Compose specification (npm, pinned by
@@ -159,6 +169,26 @@ bench: all $(BENCH_BIN)
 	$(BUILD)/bench/attn_bench
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) tests/bench/run.py
 
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c links the libraries of the module
+# it fuzzes, all built by clang into build/fuzz. `make fuzz` replays
+# tests/fuzz/regress/<name>/, then fuzzes each target for FUZZ_SECONDS on a copy
+# of tests/fuzz/corpus/<name>/ (see tests/fuzz/run.sh and README, Fuzzing).
+FUZZ_BUILD        := build/fuzz
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS := 40
+FUZZ_NAMES        := api_spec
+FUZZ_MODULE_api_spec    := api
+FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $$(call link_libs,$$(FUZZ_MODULE_$$*))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
+fuzz-bin: $(FUZZ_BIN)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) SANITIZE=fuzz CC=clang fuzz-bin
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 clean:
 	rm -rf build
 
@@ -166,4 +196,4 @@ clean:
 # compiler's dependency files do not track.
 $(BUILD)/obj/api/api_openapi.o: api/api_openapi.yaml
 
--include $(ALL_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(ALL_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d)

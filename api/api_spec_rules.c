@@ -86,12 +86,18 @@ static void api_check_unique(struct api_parse *p, const char *name,
 	free(refs);
 }
 
-/* A mask without its own weight takes cross_attention_weight. */
+/*
+ * A mask without its own weight takes cross_attention_weight. Indexed, not
+ * a pointer range: masks is NULL when there are none, and NULL + 0 is
+ * undefined.
+ */
 static void api_fill_weights(api_spec *spec)
 {
 	struct api_mask *m;
+	size_t i;
 
-	for (m = spec->masks; m < spec->masks + spec->n_masks; m++) {
+	for (i = 0; i < spec->n_masks; i++) {
+		m = &spec->masks[i];
 		m->weight_given = !isnan(m->weight);
 		if (!m->weight_given)
 			m->weight = spec->cross_attention_weight;

@@ -208,7 +208,8 @@ static int check_out(const struct paths *p, const char *out, char *err,
 static int run(const api_spec *spec, const struct edit_args *a)
 {
 	struct paths p = { 0 };
-	struct pipe_job_opts jo = { .threads = (int)a->threads, .cancel = &cancel_flag };
+	struct pipe_job_opts jo = { .threads = (int)a->threads, .cancel = &cancel_flag,
+				    .limits = &pipe_limits_default };
 	struct pipe_job_result res;
 	char err[512] = "";
 	int show = !a->quiet && isatty(STDERR_FILENO), ret;

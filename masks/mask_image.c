@@ -208,7 +208,10 @@ static int check_plausible(struct png_read_ctx *ctx, png_structp png,
 	return -EINVAL;
 }
 
-/* Refuses an image whose decoded samples exceed limits->max_bytes. */
+/*
+ * Refuses an image of more than limits->max_pixels, or whose decoded
+ * samples exceed limits->max_bytes.
+ */
 static int check_decoded_size(struct png_read_ctx *ctx, png_structp png,
 			      png_infop info, char *err, size_t errlen)
 {
@@ -216,6 +219,13 @@ static int check_decoded_size(struct png_read_ctx *ctx, png_structp png,
 	png_uint_32 h = png_get_image_height(png, info);
 	size_t rowbytes = png_get_rowbytes(png, info);
 
+	if (ctx->limits && ctx->limits->max_pixels &&
+	    (uint64_t)w * h > ctx->limits->max_pixels) {
+		set_error(err, errlen, ctx->name,
+			  "%ux%u is over the limit of %llu pixels; scale the image down",
+			  w, h, (unsigned long long)ctx->limits->max_pixels);
+		return -EFBIG;
+	}
 	if (!ctx->limits || !ctx->limits->max_bytes ||
 	    rowbytes <= ctx->limits->max_bytes / h)
 		return 0;

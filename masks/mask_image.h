@@ -25,6 +25,7 @@ enum mask_channels {
 struct mask_limits {
 	uint32_t max_width;     /* 0: libpng's default limit */
 	uint32_t max_height;    /* 0: libpng's default limit */
+	uint64_t max_pixels;    /* width x height limit, 0: none */
 	size_t max_bytes;       /* decoded size limit, 0: no limit of ours */
 };
 

@@ -99,7 +99,8 @@ static void name_video(struct job *j)
 static int open_media(struct job *j)
 {
 	struct pipe_reader_opts ro = { .pix_fmt = j->pix_fmt, .on_audio = on_audio,
-				       .opaque = j, .count_frames = 1 };
+				       .opaque = j, .count_frames = 1,
+				       .limits = j->opts->limits };
 	struct pipe_writer_opts wo = { .pix_fmt = j->pix_fmt,
 				       .crf = j->spec->output.crf,
 				       .preset = j->spec->output.preset };
@@ -115,24 +116,12 @@ static int open_media(struct job *j)
 				j->errlen);
 }
 
-static int check_limits(struct job *j)
+/* The frames the spec names exist (the reader checked the limits). */
+static int check_frames(struct job *j)
 {
-	const struct pipe_job_opts *o = j->opts;
 	api_errors *errs = NULL;
 	int ret;
 
-	if (o->max_pixels && (int64_t)j->info->width * j->info->height > o->max_pixels) {
-		pipe_errf(j->err, j->errlen, "video: %dx%d is over the limit of %lld "
-			  "pixels a frame; scale the clip down", j->info->width,
-			  j->info->height, (long long)o->max_pixels);
-		return -EFBIG;
-	}
-	if (o->max_frames && j->frames > o->max_frames) {
-		pipe_errf(j->err, j->errlen, "video: %lld frames is over the limit of "
-			  "%lld; trim the clip", (long long)j->frames,
-			  (long long)o->max_frames);
-		return -EFBIG;
-	}
 	if (j->frames < 1) {
 		pipe_errf(j->err, j->errlen, "video: %s has no frames", j->spec->video);
 		return -EINVAL;
@@ -380,13 +369,13 @@ static int job_setup(struct job *j)
 	int ret = open_media(j);
 
 	if (ret >= 0)
-		ret = check_limits(j);
+		ret = check_frames(j);
 	if (ret >= 0)
-		ret = pipe_masks_open(j->spec, j->files, j->info, &j->masks, j->err,
-				      j->errlen);
+		ret = pipe_masks_open(j->spec, j->files, j->info, j->opts->limits,
+				      &j->masks, j->err, j->errlen);
 	if (ret >= 0)
 		ret = pipe_keys_open(j->spec, j->files, j->info, j->pix_fmt, j->masks,
-				     &j->keys, j->err, j->errlen);
+				     j->opts->limits, &j->keys, j->err, j->errlen);
 	if (ret >= 0)
 		ret = open_engine(j);
 	return ret;

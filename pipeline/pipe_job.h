@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "api/api_spec.h"
+#include "pipeline/pipe_limits.h"
 
 /* Where the spec's named files are. All borrowed. */
 struct pipe_job_files {
@@ -37,8 +38,7 @@ struct pipe_job_opts {
 	pipe_progress_fn on_progress;   /* may be NULL */
 	void *opaque;
 	const atomic_int *cancel;   /* non-zero: stop at the next frame; may be NULL */
-	int64_t max_frames;         /* 0: no limit */
-	int64_t max_pixels;         /* per frame, 0: no limit */
+	const struct pipe_limits *limits;   /* borrowed; NULL: no limits */
 };
 
 struct pipe_job_result {

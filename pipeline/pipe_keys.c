@@ -32,6 +32,7 @@ struct pipe_keys {
 	const struct pipe_video_info *info;
 	enum AVPixelFormat pix_fmt;
 	pipe_masks *masks;
+	const struct pipe_limits *limits;   /* borrowed, or NULL */
 	int n;
 	struct kf *list;
 	pipe_reader *ahead;
@@ -78,9 +79,10 @@ static int build_list(pipe_keys *k, const api_spec *spec,
 
 int pipe_keys_open(const api_spec *spec, const struct pipe_job_files *files,
 		   const struct pipe_video_info *info, enum AVPixelFormat pix_fmt,
-		   pipe_masks *masks, pipe_keys **out, char *err, size_t errlen)
+		   pipe_masks *masks, const struct pipe_limits *limits,
+		   pipe_keys **out, char *err, size_t errlen)
 {
-	struct pipe_reader_opts ro = { .pix_fmt = pix_fmt };
+	struct pipe_reader_opts ro = { .pix_fmt = pix_fmt, .limits = limits };
 	pipe_keys *k = calloc(1, sizeof(*k));
 	int ret;
 
@@ -89,6 +91,7 @@ int pipe_keys_open(const api_spec *spec, const struct pipe_job_files *files,
 	k->info = info;
 	k->pix_fmt = pix_fmt;
 	k->masks = masks;
+	k->limits = limits;
 	k->ahead_pos = -1;
 	for (int i = 0; i < HELD; i++)
 		k->held[i].spec_index = -1;
@@ -131,10 +134,14 @@ static int source_at(pipe_keys *k, int64_t index, struct held *h, char *err,
 static int edit_image(pipe_keys *k, int i, struct held *h, char *err,
 		      size_t errlen)
 {
+	struct mask_limits limits;
 	mask_image *img;
 	AVFrame *frame = NULL;
 	char why[256] = "";
-	int ret = mask_image_load(k->list[i].path, NULL, &img, why, sizeof(why));
+	int ret;
+
+	pipe_limits_for_images(k->limits, &limits);
+	ret = mask_image_load(k->list[i].path, &limits, &img, why, sizeof(why));
 
 	if (ret >= 0) {
 		ret = pipe_image_to_frame(img, k->info, k->pix_fmt, &frame, why,

@@ -18,10 +18,14 @@
 
 typedef struct pipe_keys pipe_keys;
 
-/* masks is borrowed and must outlive the keys. */
+/*
+ * masks and limits (NULL: none) are borrowed and must outlive the keys;
+ * keyframe images are held to limits.
+ */
 int pipe_keys_open(const api_spec *spec, const struct pipe_job_files *files,
 		   const struct pipe_video_info *info, enum AVPixelFormat pix_fmt,
-		   pipe_masks *masks, pipe_keys **out, char *err, size_t errlen);
+		   pipe_masks *masks, const struct pipe_limits *limits,
+		   pipe_keys **out, char *err, size_t errlen);
 void pipe_keys_free(pipe_keys *k);
 
 /*

@@ -20,6 +20,7 @@ struct cursor {
 struct pipe_masks {
 	int width, height;
 	int rotation;           /* of the clip */
+	const struct pipe_limits *limits;   /* borrowed, or NULL */
 	int tracked;
 	float weight;           /* cross_attention_weight */
 	/* PNG masks */
@@ -66,9 +67,13 @@ static int image_to_map(mask_image *img, int rotate, int w, int h, mask_map **ou
 static int load_anchor(pipe_masks *m, const struct api_mask *spec_mask,
 		       const char *path, size_t i, char *err, size_t errlen)
 {
+	struct mask_limits limits;
 	mask_image *img;
 	char why[256] = "";
-	int ret = mask_image_load(path, NULL, &img, why, sizeof(why));
+	int ret;
+
+	pipe_limits_for_images(m->limits, &limits);
+	ret = mask_image_load(path, &limits, &img, why, sizeof(why));
 
 	if (ret < 0) {
 		pipe_err_rename(why, sizeof(why), path, spec_mask->image);
@@ -105,7 +110,7 @@ static int limited_range(const struct pipe_video_info *info)
 
 static int open_video(pipe_masks *m, const char *path, char *err, size_t errlen)
 {
-	struct pipe_reader_opts ro = { .pix_fmt = AV_PIX_FMT_GRAY8 };
+	struct pipe_reader_opts ro = { .pix_fmt = AV_PIX_FMT_GRAY8, .limits = m->limits };
 
 	for (int c = 0; c < 2; c++) {
 		char why[256] = "";
@@ -123,7 +128,8 @@ static int open_video(pipe_masks *m, const char *path, char *err, size_t errlen)
 }
 
 int pipe_masks_open(const api_spec *spec, const struct pipe_job_files *files,
-		    const struct pipe_video_info *info, pipe_masks **out,
+		    const struct pipe_video_info *info,
+		    const struct pipe_limits *limits, pipe_masks **out,
 		    char *err, size_t errlen)
 {
 	pipe_masks *m = calloc(1, sizeof(*m));
@@ -131,6 +137,7 @@ int pipe_masks_open(const api_spec *spec, const struct pipe_job_files *files,
 
 	if (!m)
 		return -ENOMEM;
+	m->limits = limits;
 	m->width = info->width;
 	m->height = info->height;
 	m->rotation = info->rotation;

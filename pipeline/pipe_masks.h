@@ -24,9 +24,13 @@ enum pipe_mask_cursor {
 	PIPE_MASK_AHEAD,        /* keyframe lookups */
 };
 
-/* Loads the spec's masks for the clip described by info. */
+/*
+ * Loads the spec's masks for the clip described by info; images and the
+ * mask video are held to limits (borrowed, kept; NULL: none).
+ */
 int pipe_masks_open(const api_spec *spec, const struct pipe_job_files *files,
-		    const struct pipe_video_info *info, pipe_masks **out,
+		    const struct pipe_video_info *info,
+		    const struct pipe_limits *limits, pipe_masks **out,
 		    char *err, size_t errlen);
 void pipe_masks_free(pipe_masks *m);
 

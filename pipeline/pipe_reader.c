@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/avstring.h>
 #include <libavutil/display.h>
 #include <libavutil/parseutils.h>
 #include <libavutil/pixdesc.h>
@@ -63,15 +64,112 @@ static int read_error(const pipe_reader *r, int averror, char *err,
 	return ret;
 }
 
+/*
+ * The demuxers a clip may use: containers that hold their media. Playlists
+ * and lists (HLS, DASH, concat, image sequences by pattern) are left out:
+ * they open other files or URLs that the upload names.
+ */
+#define PIPE_DEMUXERS "mov,matroska,avi,mpegts"
+#define PIPE_CONTAINERS "MP4, MOV, MKV, WebM, AVI or MPEG-TS"
+
+/*
+ * Probes path's container ourselves, through the file protocol only, so a
+ * refused one can be named in the message.
+ */
+static int probe_format(const char *path, const char *name,
+			const AVInputFormat **out, char *err, size_t errlen)
+{
+	AVDictionary *options = NULL;
+	AVIOContext *pb = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = av_dict_set(&options, "protocol_whitelist", "file", 0);
+	if (ret < 0)
+		return ret;
+	ret = avio_open2(&pb, path, AVIO_FLAG_READ, NULL, &options);
+	av_dict_free(&options);
+	if (ret < 0)
+		return ret;
+	ret = av_probe_input_buffer2(pb, out, path, NULL, 0, 0);
+	avio_closep(&pb);
+	if (ret < 0)
+		return ret;
+	if (av_match_list((*out)->name, PIPE_DEMUXERS, ',') > 0)
+		return 0;
+	pipe_errf(err, errlen, "%s: its container (%s) is not accepted; upload "
+		  PIPE_CONTAINERS, name, (*out)->name);
+	return -EINVAL;
+}
+
+/*
+ * Opens path's container for demuxing: probed as above, then opened with
+ * the same allow-lists, which also hold for any file a demuxer would open
+ * on its own.
+ */
+static int open_format(const char *path, const char *name,
+		       AVFormatContext **fmt, char *err, size_t errlen)
+{
+	const AVInputFormat *ifmt;
+	AVDictionary *options = NULL;
+	int ret;
+
+	ret = probe_format(path, name, &ifmt, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = av_dict_set(&options, "protocol_whitelist", "file", 0);
+	if (ret >= 0)
+		ret = av_dict_set(&options, "format_whitelist", PIPE_DEMUXERS, 0);
+	/* MOV data references name other files: never follow them */
+	if (ret >= 0)
+		ret = av_dict_set(&options, "enable_drefs", "0", 0);
+	if (ret >= 0)
+		ret = avformat_open_input(fmt, path, ifmt, &options);
+	av_dict_free(&options);
+	return ret;
+}
+
+/* The decoders' options: frames over the pixel limit are never allocated. */
+static int decoder_options(const pipe_reader *r, AVDictionary **options)
+{
+	const struct pipe_limits *lim = r->opts.limits;
+
+	if (!lim || !lim->max_pixels)
+		return 0;
+	return av_dict_set_int(options, "max_pixels", lim->max_pixels, 0);
+}
+
+/* Reads the streams' parameters, decoding a few frames of each. */
+static int find_stream_info(pipe_reader *r)
+{
+	unsigned int n = r->fmt->nb_streams, i;
+	AVDictionary **options;
+	int ret = 0;
+
+	options = av_calloc(n ? n : 1, sizeof(*options));
+	if (!options)
+		return AVERROR(ENOMEM);
+	for (i = 0; i < n && ret >= 0; i++)
+		ret = decoder_options(r, &options[i]);
+	if (ret >= 0)
+		ret = avformat_find_stream_info(r->fmt, options);
+	for (i = 0; i < n; i++)
+		av_dict_free(&options[i]);
+	av_free(options);
+	return ret;
+}
+
 static int open_input(pipe_reader *r, const char *path, char *err,
 		      size_t errlen)
 {
 	int ret;
 
-	ret = avformat_open_input(&r->fmt, path, NULL, NULL);
+	ret = open_format(path, r->name, &r->fmt, err, errlen);
+	if (ret == -EINVAL && err && *err)
+		return ret;
 	if (ret < 0)
 		return open_error(r, ret, err, errlen);
-	ret = avformat_find_stream_info(r->fmt, NULL);
+	ret = find_stream_info(r);
 	if (ret < 0)
 		return open_error(r, ret, err, errlen);
 	return 0;
@@ -97,6 +195,7 @@ static int find_video(pipe_reader *r, AVStream **out, char *err, size_t errlen)
 static int open_decoder(pipe_reader *r, const AVStream *st, char *err,
 			size_t errlen)
 {
+	AVDictionary *options = NULL;
 	const AVCodec *codec;
 	int ret;
 
@@ -120,7 +219,10 @@ static int open_decoder(pipe_reader *r, const AVStream *st, char *err,
 	 * engine has the cores.
 	 */
 	r->dec->thread_count = 1;
-	ret = avcodec_open2(r->dec, codec, NULL);
+	ret = decoder_options(r, &options);
+	if (ret >= 0)
+		ret = avcodec_open2(r->dec, codec, &options);
+	av_dict_free(&options);
 	if (ret < 0) {
 		pipe_errf(err, errlen, "%s: cannot decode its %s video: %s",
 			  r->name, codec->name, av_err2str(ret));
@@ -236,17 +338,19 @@ static void fill_info(pipe_reader *r, AVStream *st)
 
 /*
  * Counts the video packets in a demux-only pass over a second context, so
- * the count is exact before the first frame is decoded. A read error ends
- * the count: pipe_reader_next reports it at its frame.
+ * the count is exact before the first frame is decoded; the count stops
+ * past max (0: no limit). A read error ends the count: pipe_reader_next
+ * reports it at its frame.
  */
-static int count_packets(const char *path, int index, int64_t *count)
+static int count_packets(const pipe_reader *r, const char *path, int index,
+			 int64_t max, int64_t *count)
 {
 	AVFormatContext *fmt = NULL;
 	AVPacket *pkt;
 	unsigned int i;
 	int ret;
 
-	ret = avformat_open_input(&fmt, path, NULL, NULL);
+	ret = open_format(path, r->name, &fmt, NULL, 0);
 	if (ret < 0)
 		return pipe_errno(ret);
 	pkt = av_packet_alloc();
@@ -258,7 +362,7 @@ static int count_packets(const char *path, int index, int64_t *count)
 		if ((int)i != index)
 			fmt->streams[i]->discard = AVDISCARD_ALL;
 	*count = 0;
-	while (av_read_frame(fmt, pkt) >= 0) {
+	while ((!max || *count <= max) && av_read_frame(fmt, pkt) >= 0) {
 		/* decoded for reference only, never shown (MP4 edit lists) */
 		*count += pkt->stream_index == index &&
 			  !(pkt->flags & AV_PKT_FLAG_DISCARD);
@@ -268,6 +372,33 @@ static int count_packets(const char *path, int index, int64_t *count)
 close_input:
 	avformat_close_input(&fmt);
 	return ret;
+}
+
+/* The clip against the limits, with its frame count as known so far. */
+static int check_clip(const pipe_reader *r, char *err, size_t errlen)
+{
+	const struct pipe_video_info *info = &r->info;
+
+	if (!r->opts.limits)
+		return 0;
+	return pipe_limits_check_clip(r->opts.limits, r->name, info->width,
+				      info->height, r->opts.pix_fmt,
+				      info->frame_count, info->duration, err,
+				      errlen);
+}
+
+/* Counts the frames exactly, stopping once they are over the limit. */
+static int count_frames(pipe_reader *r, const char *path, char *err,
+			size_t errlen)
+{
+	int64_t max = r->opts.limits ? r->opts.limits->max_frames : 0;
+	int ret;
+
+	ret = count_packets(r, path, r->info.video->index, max,
+			    &r->info.frame_count);
+	if (ret < 0)
+		return ret;
+	return check_clip(r, err, errlen);
 }
 
 static int setup(pipe_reader *r, const char *path, char *err, size_t errlen)
@@ -281,6 +412,13 @@ static int setup(pipe_reader *r, const char *path, char *err, size_t errlen)
 	ret = find_video(r, &video, err, errlen);
 	if (ret < 0)
 		return ret;
+	if (r->opts.limits) {
+		ret = pipe_limits_check_size(r->opts.limits, r->name,
+					     video->codecpar->width,
+					     video->codecpar->height, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
 	ret = open_decoder(r, video, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -288,9 +426,10 @@ static int setup(pipe_reader *r, const char *path, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	fill_info(r, video);
-	if (r->opts.count_frames)
-		return count_packets(path, video->index, &r->info.frame_count);
-	return 0;
+	ret = check_clip(r, err, errlen);
+	if (ret < 0 || !r->opts.count_frames)
+		return ret;
+	return count_frames(r, path, err, errlen);
 }
 
 static int valid_format(enum AVPixelFormat fmt)

@@ -24,6 +24,8 @@
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 
+#include "pipeline/pipe_limits.h"
+
 typedef struct pipe_reader pipe_reader;
 
 /* Called for each demuxed audio packet; pkt is only borrowed. */
@@ -35,6 +37,7 @@ struct pipe_reader_opts {
 	void *opaque;                /* passed to on_audio */
 	int count_frames;            /* 1: count frames before the first read
 				      * (a demux-only pass over the file) */
+	const struct pipe_limits *limits; /* borrowed; NULL: no limits */
 };
 
 struct pipe_video_info {
@@ -59,9 +62,14 @@ struct pipe_video_info {
 };
 
 /*
- * Opens path. -ENOENT when missing, -EINVAL when it is not a video FFmpeg
- * can decode (no video stream, unknown format, corrupt header), with a
- * one-line message in err.
+ * Opens path, through the file protocol only, when its container is one of
+ * MP4/MOV, Matroska/WebM, AVI or MPEG-TS (no playlists or lists that open
+ * other files). -ENOENT when missing, -EINVAL when it is not a video that
+ * can be decoded (no video stream, another container, corrupt header),
+ * -EFBIG when over opts->limits (size from the headers; frames, duration
+ * and decoded bytes from the container, then from the count), with a
+ * one-line message in err. Decoders never allocate a frame over the
+ * pixel limit.
  */
 int pipe_reader_open(const char *path, const struct pipe_reader_opts *opts,
 		     pipe_reader **out, char *err, size_t errlen);

@@ -170,7 +170,8 @@ static void srv_submit_check_present(const srv_upload *up, const struct srv_ref 
 static int srv_submit_probe(struct srv_request *req, const struct srv_part *part,
 			    int64_t *frames, char *err, size_t errlen)
 {
-	struct pipe_reader_opts opts = { .pix_fmt = AV_PIX_FMT_YUV420P, .count_frames = 1 };
+	struct pipe_reader_opts opts = { .pix_fmt = AV_PIX_FMT_YUV420P, .count_frames = 1,
+					 .limits = &req->svc->limits };
 	char path[PATH_MAX + 32];
 	pipe_reader *reader;
 	int ret;
@@ -185,35 +186,75 @@ static int srv_submit_probe(struct srv_request *req, const struct srv_part *part
 }
 
 /*
- * Checks the media types: images PNG, videos decodable. Returns the 415
- * errors; *frames gets the clip's frame count.
+ * Adds an error to errs for each part of the wrong type (415) and to big
+ * for each over a limit (413); *frames gets the clip's frame count.
  */
-static void srv_submit_check_media(struct srv_request *req,
+static void srv_submit_probe_parts(struct srv_request *req,
 				   const struct srv_ref *refs, size_t n,
-				   int64_t *frames, api_errors *errs)
+				   int64_t *frames, api_errors *errs,
+				   api_errors *big)
 {
 	const struct srv_part *part;
 	char why[256];
 	int64_t count;
 	size_t i;
+	int ret;
 
 	for (i = 0; i < n; i++) {
 		part = srv_upload_part(req->upload, refs[i].part);
-		if (refs[i].image && (part->size < SRV_PART_HEAD ||
-				      memcmp(part->head, srv_png_signature, SRV_PART_HEAD)))
-			api_errors_add(errs, refs[i].field, "the part \"%s\" is not a "
-				       "PNG image; masks and keyframes must be PNG",
-				       refs[i].part);
-		else if (!refs[i].image &&
-			 srv_submit_probe(req, part, &count, why, sizeof(why)) < 0)
+		if (refs[i].image) {
+			if (part->size < SRV_PART_HEAD ||
+			    memcmp(part->head, srv_png_signature, SRV_PART_HEAD))
+				api_errors_add(errs, refs[i].field, "the part \"%s\" is "
+					       "not a PNG image; masks and keyframes "
+					       "must be PNG", refs[i].part);
+			continue;
+		}
+		ret = srv_submit_probe(req, part, &count, why, sizeof(why));
+		if (ret == -EFBIG)
+			api_errors_add(big, refs[i].field, "the part \"%s\" is over "
+				       "the service's limits (%s)", refs[i].part, why);
+		else if (ret < 0)
 			api_errors_add(errs, refs[i].field, "the part \"%s\" is not a "
 				       "video that can be decoded (%s)", refs[i].part, why);
-		else if (!refs[i].image && refs[i].part == refs[0].part)
+		else if (refs[i].part == refs[0].part)
 			*frames = count;
 	}
 }
 
-/* Checks what the spec names against the parts: 422, then 415 errors. */
+/*
+ * Checks the media: images PNG, videos decodable (else 415) and within
+ * the limits (else 413); *frames gets the clip's frame count.
+ */
+static enum MHD_Result srv_submit_check_media(struct srv_request *req,
+					      const struct srv_ref *refs,
+					      size_t n, int64_t *frames,
+					      bool *ok)
+{
+	api_errors *errs = api_errors_create();
+	api_errors *big = api_errors_create();
+
+	if (!errs || !big) {
+		api_errors_free(errs);
+		api_errors_free(big);
+		return srv_reply(req, 500, NULL);
+	}
+	srv_submit_probe_parts(req, refs, n, frames, errs, big);
+	if (big->count) {
+		api_errors_free(errs);
+		return srv_reply_errors(req, 413, "input-too-large",
+					 "An input is over the service's limits", big);
+	}
+	api_errors_free(big);
+	if (errs->count)
+		return srv_reply_errors(req, 415, "unsupported-media-type",
+					 "An uploaded file has the wrong type", errs);
+	api_errors_free(errs);
+	*ok = true;
+	return MHD_YES;
+}
+
+/* Checks what the spec names against the parts: 422, then the media. */
 static enum MHD_Result srv_submit_check_parts(struct srv_request *req,
 					      const api_spec *spec,
 					      int64_t *frames, bool *ok)
@@ -237,13 +278,8 @@ static enum MHD_Result srv_submit_check_parts(struct srv_request *req,
 	if (errs->count)
 		return srv_reply_errors(req, 422, "invalid-spec",
 					 "The parts do not match the spec", errs);
-	srv_submit_check_media(req, refs, n, frames, errs);
-	if (errs->count)
-		return srv_reply_errors(req, 415, "unsupported-media-type",
-					 "An uploaded file has the wrong type", errs);
 	api_errors_free(errs);
-	*ok = true;
-	return MHD_YES;
+	return srv_submit_check_media(req, refs, n, frames, ok);
 }
 
 /*

@@ -11,10 +11,22 @@
 #include "server/srv_log.h"
 #include "server/srv_service.h"
 
+/* The media limits in the pipeline's terms. */
+static void srv_service_limits(struct pipe_limits *lim, const struct srv_config *cfg)
+{
+	lim->max_width = cfg->max_width;
+	lim->max_height = cfg->max_height;
+	lim->max_pixels = cfg->max_pixels;
+	lim->max_frames = cfg->max_frames;
+	lim->max_duration = (double)cfg->max_duration;
+	lim->max_decoded = cfg->max_decoded;
+}
+
 /* The parts that need nothing but memory. */
 static int srv_service_alloc(srv_service *svc, const struct srv_config *cfg)
 {
 	svc->cfg = cfg;
+	srv_service_limits(&svc->limits, cfg);
 	svc->auth = srv_auth_create(cfg->api_keys);
 	svc->metrics = srv_metrics_create();
 	atomic_init(&svc->ready, false);
@@ -42,6 +54,7 @@ static int srv_service_start_pool(srv_service *svc)
 		.cfg = svc->cfg,
 		.backend = svc->backend,
 		.metrics = svc->metrics,
+		.limits = &svc->limits,
 	};
 
 	return srv_pool_start(&deps, &svc->pool);

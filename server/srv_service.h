@@ -17,6 +17,7 @@
 #include "server/srv_worker.h"
 
 struct MHD_Daemon;
+struct srv_conns;
 
 /* A process's name among the replicas: <host>-<pid>-<random>, and its NUL. */
 #define SRV_NODE_LEN 96
@@ -27,8 +28,10 @@ typedef struct srv_service {
 	srv_backend *backend;           /* owned, like everything below */
 	srv_auth *auth;
 	srv_metrics *metrics;
+	struct pipe_limits limits;      /* of the media, from cfg */
 	srv_pool *pool;
 	struct MHD_Daemon *daemon;
+	struct srv_conns *conns;        /* deadlines of the daemon's connections */
 	atomic_bool ready;              /* the store is loaded, jobs queued */
 	atomic_bool draining;           /* shutting down: no new jobs */
 } srv_service;

@@ -150,8 +150,7 @@ static int srv_worker_pipeline(srv_pool *pool, srv_job *job,
 		.on_progress = srv_worker_progress,
 		.opaque = &prog,
 		.cancel = &job->cancel,
-		.max_frames = cfg->max_frames,
-		.max_pixels = cfg->max_pixels,
+		.limits = pool->deps.limits,
 	};
 	struct srv_run_files run;
 	api_spec *spec;

@@ -17,6 +17,7 @@
 
 #include "server/srv_backend.h"
 #include "server/srv_config.h"
+#include "pipeline/pipe_limits.h"
 #include "server/srv_metrics.h"
 
 /* What the workers use; all borrowed, and must outlive the pool. */
@@ -24,6 +25,7 @@ struct srv_pool_deps {
 	const struct srv_config *cfg;
 	srv_backend *backend;
 	srv_metrics *metrics;
+	const struct pipe_limits *limits;   /* of the media */
 };
 
 typedef struct srv_pool srv_pool;

@@ -628,7 +628,7 @@ static void test_huge_ihdr_is_implausible(void **state)
 
 static void test_huge_ihdr_over_limit(void **state)
 {
-	const struct mask_limits limits = { 8192, 8192, 0 };
+	const struct mask_limits limits = { .max_width = 8192, .max_height = 8192 };
 	size_t len;
 	uint8_t *png = huge_png(*state, &len);
 	char err[256] = "";
@@ -641,7 +641,7 @@ static void test_huge_ihdr_over_limit(void **state)
 
 static void test_limits(void **state)
 {
-	struct mask_limits limits = { NOISE_W - 1, 0, 0 };
+	struct mask_limits limits = { .max_width = NOISE_W - 1 };
 	size_t len;
 	uint8_t *png = noise_png(*state, &len);
 	size_t decoded = NOISE_W * NOISE_H * 4 * sizeof(uint16_t);
@@ -658,6 +658,12 @@ static void test_limits(void **state)
 					     sizeof(err)), -EFBIG);
 
 	limits.max_height = NOISE_H;
+	limits.max_pixels = NOISE_W * NOISE_H - 1;
+	assert_int_equal(mask_image_load_mem(png, len, &limits, &img, err,
+					     sizeof(err)), -EFBIG);
+	assert_contains(err, "64x64 is over the limit of 4095 pixels");
+
+	limits.max_pixels = NOISE_W * NOISE_H;
 	limits.max_bytes = decoded - 1;
 	assert_int_equal(mask_image_load_mem(png, len, &limits, &img, err,
 					     sizeof(err)), -EFBIG);

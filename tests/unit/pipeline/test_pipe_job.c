@@ -247,7 +247,8 @@ static void test_keyframe_past_the_end(void **state)
 
 static void test_limits(void **state)
 {
-	struct pipe_job_opts opts = { .max_frames = FRAMES - 1 };
+	struct pipe_limits lim = { .max_frames = FRAMES - 1 };
+	struct pipe_job_opts opts = { .limits = &lim };
 	struct progress_log log;
 	char err[ERR_LEN];
 
@@ -256,13 +257,13 @@ static void test_limits(void **state)
 			 -EFBIG);
 	assert_non_null(strstr(err, "frames"));
 	assert_false(output_exists());
-	opts = (struct pipe_job_opts){ .max_pixels = W * H - 1 };
+	lim = (struct pipe_limits){ .max_pixels = W * H - 1 };
 	assert_int_equal(run_job(propagate_spec("clip.mp4", 0), "clip.mp4", &opts, 0, &log, err),
 			 -EFBIG);
 	assert_non_null(strstr(err, "256x128"));
 	assert_false(output_exists());
 	/* at the limits the job runs (cancelled after its first frame here) */
-	opts = (struct pipe_job_opts){ .max_frames = FRAMES, .max_pixels = W * H };
+	lim = (struct pipe_limits){ .max_frames = FRAMES, .max_pixels = W * H };
 	assert_int_equal(run_job(propagate_spec("clip.mp4", 0), "clip.mp4", &opts, 1, &log, err),
 			 -ECANCELED);
 	assert_int_equal(log.calls, 1);

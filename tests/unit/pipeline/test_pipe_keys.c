@@ -97,10 +97,10 @@ static int fixture_open(struct fixture *f, api_spec *spec, const char *const *ke
 	f->files.mask_images = f->mask_paths;
 	assert_int_equal(pipe_reader_open(f->files.video, &ro, &f->reader, err, ERR_LEN), 0);
 	assert_int_equal(pipe_masks_open(spec, &f->files, pipe_reader_info(f->reader),
-					 &f->masks, err, ERR_LEN), 0);
+					 &pipe_limits_default, &f->masks, err, ERR_LEN), 0);
 	err[0] = '\0';
 	return pipe_keys_open(spec, &f->files, pipe_reader_info(f->reader), AV_PIX_FMT_YUV444P,
-			      f->masks, &f->keys, err, ERR_LEN);
+			      f->masks, &pipe_limits_default, &f->keys, err, ERR_LEN);
 }
 
 static void fixture_close(struct fixture *f)

@@ -83,7 +83,7 @@ static int open_masks(const api_spec *spec, const char *const *names,
 		files.mask_video = video_path;
 	}
 	err[0] = '\0';
-	return pipe_masks_open(spec, &files, &info, out, err, 256);
+	return pipe_masks_open(spec, &files, &info, &pipe_limits_default, out, err, 256);
 }
 
 static void assert_uniform(const float *cov, float want)

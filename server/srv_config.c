@@ -75,9 +75,6 @@ static const struct srv_opt srv_opts[] = {
 		"seconds of one job's clip at most (0: no limit) [3600]"),
 	SRV_OPT("max-decoded", SRV_OPT_SIZE, max_decoded, 0, INT64_MAX,
 		"bytes one job's clip may decode to, all frames (0: no limit) [1T]"),
-	SRV_OPT("max-store", SRV_OPT_SIZE, max_store, 0, INT64_MAX,
-		"bytes the data directory may hold; past it uploads answer 507 "
-		"(0: until the disk is full) [0]"),
 	SRV_OPT("redis-url", SRV_OPT_STRING, redis_url, 0, 0,
 		"redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]: "
 		"jobs and queue in Redis, shared by replicas [none: local]"),

@@ -42,7 +42,6 @@ struct srv_config {
 	int64_t max_frames;             /* per job, 216000 (an hour at 60 fps) */
 	int64_t max_duration;           /* seconds of a clip, 3600 */
 	uint64_t max_decoded;           /* bytes of all frames decoded, 1T */
-	uint64_t max_store;             /* bytes the data directory may hold, 0: the disk */
 	char *redis_url;                /* owned, NULL: jobs kept locally */
 	int reclaim_after;              /* seconds before a silent replica's job is taken over, 30 */
 	bool help;                      /* --help was given */

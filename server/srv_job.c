@@ -146,6 +146,10 @@ static void srv_job_failed(srv_job *job, int ret, const char *err)
 	else if (ret == -EFBIG)
 		srv_job_set_error(job, 413, "input-too-large",
 				  "An input is over the service's limits", err);
+	else if (ret == -ENOSPC || ret == -EDQUOT)
+		srv_job_set_error(job, 507, "insufficient-storage",
+				  "The service ran out of disk space; submit the job again later",
+				  err);
 	else
 		srv_job_set_error(job, 500, "job-failed",
 				  "The job failed inside the service", err);

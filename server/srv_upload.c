@@ -222,18 +222,29 @@ int srv_upload_create(struct MHD_Connection *conn, srv_dirs *dirs,
 	return 0;
 }
 
+/*
+ * After a write failed (the disk is full) the rest of the body is read and
+ * dropped, so the client gets to read the answer: a server that answers
+ * and closes with the body unread makes the client see a reset instead.
+ */
+static bool srv_upload_draining(const srv_upload *up)
+{
+	return up->err == -ENOSPC || up->err == -EIO;
+}
+
 int srv_upload_feed(srv_upload *up, const char *data, size_t size)
 {
-	if (up->err)
-		return up->err;
 	up->received += size;
 	if (up->received > up->max_bytes)
 		return srv_upload_fail(up, -EFBIG, "the upload is over %llu bytes",
 				       (unsigned long long)up->max_bytes);
-	if (MHD_post_process(up->pp, data, size) != MHD_YES)
-		return srv_upload_fail(up, -EINVAL, "the body is not valid "
-				       "multipart/form-data");
-	return 0;
+	if (srv_upload_draining(up))
+		return 0;
+	if (up->err)
+		return up->err;
+	if (MHD_post_process(up->pp, data, size) == MHD_YES || srv_upload_draining(up))
+		return 0;
+	return srv_upload_fail(up, -EINVAL, "the body is not valid multipart/form-data");
 }
 
 int srv_upload_finish(srv_upload *up)

@@ -49,8 +49,10 @@ int srv_upload_create(struct MHD_Connection *conn, srv_dirs *dirs,
 /*
  * Feeds size bytes of the body. 0, or a negative errno with a message in
  * srv_upload_error: -EFBIG over max_bytes, -EINVAL malformed multipart or
- * a part repeated or too many parts or too long a spec, -EIO / -ENOSPC
- * when writing fails. After an error the upload takes nothing more.
+ * a part repeated or too many parts or too long a spec. After an error the
+ * upload takes nothing more. When writing fails (-EIO, -ENOSPC) the rest of
+ * the body, up to max_bytes, is taken and dropped and srv_upload_finish
+ * returns the error, so the answer reaches a client still sending.
  */
 int srv_upload_feed(srv_upload *up, const char *data, size_t size);
 

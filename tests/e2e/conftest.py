@@ -37,6 +37,7 @@ class Server:
 
     def __init__(self, data, log, env=None, args=()):
         self.data = Path(data)
+        self.wrap = []  # a command prefix the server runs under (unshare ...)
         self.log_path = Path(log)
         self.env = dict(env or {})
         self.args = list(args)
@@ -48,7 +49,7 @@ class Server:
     def start(self, timeout=20):
         env = dict(os.environ)
         env.update({k: str(v) for k, v in self.env.items()})
-        cmd = [BIN, "serve", "--port", str(self.port), "--data", str(self.data)] + self.args
+        cmd = self.wrap + [BIN, "serve", "--port", str(self.port), "--data", str(self.data)] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout

@@ -196,6 +196,11 @@ static void test_end_run_transitions(void **state)
 	assert_non_null(strstr(job->error, "\"status\":413"));
 	assert_non_null(strstr(job->error, "clip: 9000 frames"));
 	job->status = SRV_RUNNING;
+	assert_int_equal(srv_job_end_run(job, -ENOSPC, &res, "output.mp4: No space left on device"),
+			 SRV_FAILED);
+	assert_non_null(strstr(job->error, "\"status\":507"));
+	assert_non_null(strstr(job->error, "insufficient-storage"));
+	job->status = SRV_RUNNING;
 	atomic_store(&job->requeue, true);
 	assert_int_equal(srv_job_end_run(job, -ECANCELED, &res, ""), SRV_QUEUED);
 	assert_int_equal(job->started_ns, 0);

@@ -176,12 +176,14 @@ bench: all $(BENCH_BIN)
 FUZZ_BUILD        := build/fuzz
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS := 40
-FUZZ_NAMES        := api_spec
+FUZZ_NAMES        := api_spec mask_image
 FUZZ_MODULE_api_spec    := api
+FUZZ_MODULE_mask_image  := masks
+FUZZ_LDLIBS_mask_image  := $(shell pkg-config --libs zlib 2>/dev/null)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $$(call link_libs,$$(FUZZ_MODULE_$$*))
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(FUZZ_LDLIBS_$*) $(LDLIBS)
 
 fuzz-bin: $(FUZZ_BIN)
 

@@ -13,8 +13,11 @@ build=$1
 seconds=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-# The same limits for the replay and the timed run.
-limits=(-timeout=10 -rss_limit_mb=2048)
+# The same limits for the replay and the timed run. One allocation over
+# 512 MB is a failure too: the largest the service allows (a 8192x4320
+# image as 16-bit RGBA) is 283 MB, and a small input that makes a huge one
+# is a memory-exhaustion bug even when it is freed at once.
+limits=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512)
 failed=()
 rows=()
 

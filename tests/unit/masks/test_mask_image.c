@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -779,6 +780,47 @@ static void test_warnings_stay_quiet(void **state)
 	free(png);
 }
 
+/*
+ * An ancillary chunk right after IHDR that claims 2 GB, in a file that
+ * ends there (found by fuzz_mask_image): refused as truncated, without
+ * allocating the claim. Address space is limited to 256 MB more than the
+ * test uses, so that an allocation of the claim fails (-ENOMEM); not under
+ * AddressSanitizer, which reserves terabytes of it.
+ */
+static void test_huge_chunk_claim_not_allocated(void **state)
+{
+	static const uint8_t claim[] = { 0x7f, 0xff, 0xff, 0xf0, 's', 'C', 'A', 'L', '1' };
+	size_t len, ihdr_end;
+	struct rlimit saved, lim;
+	mask_image *img = NULL;
+	unsigned long pages = 0;
+	char err[256] = "";
+	FILE *statm;
+	uint8_t *png;
+	int ret;
+
+#ifdef __SANITIZE_ADDRESS__
+	skip();
+#endif
+	png = noise_png(*state, &len);
+	ihdr_end = find_chunk(png, len, "IHDR") + 12 + 13;
+	memcpy(png + ihdr_end, claim, sizeof(claim));
+	statm = fopen("/proc/self/statm", "r");
+	assert_non_null(statm);
+	assert_int_equal(fscanf(statm, "%lu", &pages), 1);
+	fclose(statm);
+	assert_int_equal(getrlimit(RLIMIT_AS, &saved), 0);
+	lim = saved;
+	lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (256u << 20);
+	assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+	ret = mask_image_load_mem(png, ihdr_end + sizeof(claim), NULL, &img, err,
+				  sizeof(err));
+	assert_int_equal(setrlimit(RLIMIT_AS, &saved), 0);
+	assert_int_equal(ret, -EINVAL);
+	assert_contains(err, "truncated");
+	free(png);
+}
+
 /* A 3 x 2 image whose one channel numbers its pixels 1..6 row by row. */
 static mask_image *numbered_image(void)
 {
@@ -929,6 +971,7 @@ int main(void)
 		cmocka_unit_test(test_null_message_buffer),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_warnings_stay_quiet),
+		cmocka_unit_test(test_huge_chunk_claim_not_allocated),
 		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_rotate_keeps_channels_together),
 		cmocka_unit_test(test_same_aspect),

@@ -107,8 +107,10 @@ static bool api_type_ok(const struct api_field *f, const cJSON *item)
 	case API_FIELD_U64:
 		return cJSON_IsNumber(item);
 	case API_FIELD_ARRAY:
+	case API_FIELD_SET:
 		return cJSON_IsArray(item);
 	case API_FIELD_OBJECT:
+	case API_FIELD_OPTIONAL:
 		return cJSON_IsObject(item);
 	}
 	return false;
@@ -129,7 +131,9 @@ static bool api_value_ok(const struct api_field *f, const cJSON *item)
 		return api_choice_index(f, item->valuestring) >= 0;
 	case API_FIELD_ARRAY:
 	case API_FIELD_OBJECT:
-		return true;
+	case API_FIELD_SET:
+	case API_FIELD_OPTIONAL:
+		return true;    /* their members are checked as they are read */
 	}
 	return false;
 }
@@ -190,7 +194,12 @@ static void api_describe(const struct api_field *f, char *buf, size_t len)
 	case API_FIELD_ARRAY:
 		snprintf(buf, len, "an array of objects");
 		break;
+	case API_FIELD_SET:
+		snprintf(buf, len, "an array of distinct strings, each ");
+		api_describe_choices(f, buf + strlen(buf), len - strlen(buf));
+		break;
 	case API_FIELD_OBJECT:
+	case API_FIELD_OPTIONAL:
 		snprintf(buf, len, "an object");
 		break;
 	}
@@ -218,8 +227,12 @@ void api_fields_defaults(struct api_parse *p, const struct api_table *t,
 		case API_FIELD_OBJECT:
 			api_fields_defaults(p, f->sub, api_slot(f, target));
 			break;
+		case API_FIELD_SET:
+			*(unsigned *)api_slot(f, target) = f->def_set;
+			break;
 		case API_FIELD_STRING:
 		case API_FIELD_ARRAY:
+		case API_FIELD_OPTIONAL:
 			break;  /* NULL and empty: the zeroed struct has them */
 		}
 	}
@@ -254,6 +267,60 @@ static void api_read_array(struct api_parse *p, const cJSON *array,
 	}
 }
 
+/*
+ * Reads array, the value of SET field f, into the mask at slot: every
+ * element one of f's choices, none twice, at least one. The default stays
+ * when anything is wrong.
+ */
+static void api_read_set(struct api_parse *p, const cJSON *array,
+			 const char *path, const struct api_field *f, void *slot)
+{
+	char child[API_PATH_MAX], expected[API_MESSAGE_MAX / 2];
+	const cJSON *item;
+	unsigned set = 0;
+	bool ok = true;
+	size_t i = 0;
+	int index;
+
+	api_describe_choices(f, expected, sizeof(expected));
+	cJSON_ArrayForEach(item, array) {
+		api_path_index(child, sizeof(child), path, i++);
+		index = cJSON_IsString(item) ? api_choice_index(f, item->valuestring) : -1;
+		if (index < 0) {
+			api_report_invalid(p, item, child, expected, cJSON_IsString(item));
+			ok = false;
+		} else if (set & 1u << index) {
+			api_report(p, child, "\"%s\" is listed more than once; list each value once",
+				   item->valuestring);
+			ok = false;
+		} else {
+			set |= 1u << index;
+		}
+	}
+	if (!i) {
+		api_report(p, path, "must not be empty; list %s", expected);
+		ok = false;
+	}
+	if (ok)
+		*(unsigned *)slot = set;
+}
+
+/* Reads obj into a new struct of OPTIONAL field f's sub table, held at slot. */
+static void api_read_optional(struct api_parse *p, const cJSON *obj,
+			      const char *path, const struct api_field *f,
+			      void *slot)
+{
+	void *sub = calloc(1, f->sub->size);
+
+	if (!sub) {
+		p->err = -ENOMEM;
+		return;
+	}
+	memcpy(slot, &sub, sizeof(sub));
+	api_fields_defaults(p, f->sub, sub);
+	api_fields_parse(p, obj, path, f->sub, sub);
+}
+
 /* Validates item, the value of field f, and stores it in target. */
 static void api_field_read(struct api_parse *p, const cJSON *item,
 			   const char *path, const struct api_field *f,
@@ -285,6 +352,12 @@ static void api_field_read(struct api_parse *p, const cJSON *item,
 		break;
 	case API_FIELD_OBJECT:
 		api_fields_parse(p, item, path, f->sub, slot);
+		break;
+	case API_FIELD_SET:
+		api_read_set(p, item, path, f, slot);
+		break;
+	case API_FIELD_OPTIONAL:
+		api_read_optional(p, item, path, f, slot);
 		break;
 	}
 }
@@ -380,6 +453,34 @@ free_array:
 	return NULL;
 }
 
+/* A SET field's mask as the array of its choices, in choice order. */
+static cJSON *api_set_write(const struct api_field *f, unsigned set)
+{
+	cJSON *array = cJSON_CreateArray(), *name;
+	size_t i;
+
+	for (i = 0; array && f->choices[i]; i++) {
+		if (!(set & 1u << i))
+			continue;
+		name = cJSON_CreateString(f->choices[i]);
+		if (!name || !cJSON_AddItemToArray(array, name)) {
+			cJSON_Delete(name);
+			cJSON_Delete(array);
+			return NULL;
+		}
+	}
+	return array;
+}
+
+/* The struct an OPTIONAL field points to (NULL when absent). */
+static void *api_optional(const struct api_field *f, const void *base)
+{
+	void *sub;
+
+	memcpy(&sub, api_slot(f, base), sizeof(sub));
+	return sub;
+}
+
 /* The JSON value of field f of source; NULL if out of memory. */
 static cJSON *api_field_value(const struct api_field *f, const void *source)
 {
@@ -402,13 +503,19 @@ static cJSON *api_field_value(const struct api_field *f, const void *source)
 		return api_array_write(f, source);
 	case API_FIELD_OBJECT:
 		return api_fields_write(f->sub, slot);
+	case API_FIELD_SET:
+		return api_set_write(f, *(const unsigned *)slot);
+	case API_FIELD_OPTIONAL:
+		return api_fields_write(f->sub, api_optional(f, source));
 	}
 	return NULL;
 }
 
-/* Whether field f of source has no value to write (an absent string). */
+/* Whether field f of source has no value to write (an absent string or object). */
 static bool api_field_absent(const struct api_field *f, const void *source)
 {
+	if (f->kind == API_FIELD_OPTIONAL)
+		return !api_optional(f, source);
 	return f->kind == API_FIELD_STRING &&
 	       !*(char *const *)api_slot(f, source);
 }
@@ -458,6 +565,13 @@ void api_fields_free(const struct api_table *t, void *target)
 		case API_FIELD_OBJECT:
 			api_fields_free(f->sub, api_slot(f, target));
 			break;
+		case API_FIELD_OPTIONAL:
+			items = api_optional(f, target);
+			if (items)
+				api_fields_free(f->sub, items);
+			free(items);
+			break;
+		case API_FIELD_SET:
 		case API_FIELD_NUMBER:
 		case API_FIELD_INT:
 		case API_FIELD_U64:

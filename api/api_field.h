@@ -28,6 +28,10 @@ enum api_field_kind {
 	API_FIELD_CHOICE,       /* one of choices, copied to a char * */
 	API_FIELD_ARRAY,        /* array of sub objects: pointer + count */
 	API_FIELD_OBJECT,       /* sub object, a struct inside the struct */
+	API_FIELD_SET,          /* array of distinct choices, as a bit mask
+				 * (unsigned: bit i for choices[i]), not empty */
+	API_FIELD_OPTIONAL,     /* sub object held through a pointer to an
+				 * allocated struct, NULL when absent */
 };
 
 struct api_table;
@@ -39,10 +43,11 @@ struct api_field {
 	bool required;
 	double def;             /* default of NUMBER, INT, U64 */
 	size_t def_choice;      /* default of ENUM, CHOICE: index in choices */
+	unsigned def_set;       /* default of SET: bit mask */
 	double min, max;        /* range of NUMBER, INT, U64 */
 	bool min_open;          /* the range excludes min itself */
 	const char *const *choices;     /* ENUM, CHOICE: NULL-terminated */
-	const struct api_table *sub;    /* ARRAY items, OBJECT */
+	const struct api_table *sub;    /* ARRAY items, OBJECT, OPTIONAL */
 	size_t count_offset;    /* ARRAY: of the size_t item count */
 };
 
@@ -54,7 +59,8 @@ struct api_table {
 
 /*
  * Fills target, a zeroed struct, with the defaults: numbers and enums their
- * def, choices a copy of their default, strings NULL, arrays empty.
+ * def, choices a copy of their default, sets their def_set, strings and
+ * optional objects NULL, arrays empty.
  */
 void api_fields_defaults(struct api_parse *p, const struct api_table *t,
 			 void *target);

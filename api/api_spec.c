@@ -26,6 +26,11 @@ static const char *const mask_mode_names[] = { "track", "linear", NULL };
 static const char *const pix_fmt_names[] = { "yuv420p", "yuv444p", NULL };
 
 static const char *const container_names[] = { "mp4", NULL };
+/* In the order of the bits of api_outputs and api_events. */
+static const char *const output_names[] = { "video", "attention", NULL };
+static const char *const event_names[] = {
+	"completed", "succeeded", "failed", "canceled", NULL
+};
 static const char *const codec_names[] = { "h264", NULL };
 /* The x264 presets, fastest first. */
 static const char *const preset_names[] = {
@@ -65,6 +70,13 @@ static const struct api_field output_fields[] = {
 	      .choices = preset_names, .def_choice = PRESET_DEFAULT),
 };
 
+/* The URL's form is checked by api_spec_rules. */
+static const struct api_field webhook_fields[] = {
+	FIELD(struct api_webhook, url, API_FIELD_STRING, .required = true),
+	FIELD(struct api_webhook, events, API_FIELD_SET, .choices = event_names,
+	      .def_set = API_EVENT_COMPLETED),
+};
+
 static const struct api_table mask_table = {
 	mask_fields, API_ARRAY_SIZE(mask_fields), sizeof(struct api_mask)
 };
@@ -74,6 +86,9 @@ static const struct api_table keyframe_table = {
 };
 static const struct api_table output_table = {
 	output_fields, API_ARRAY_SIZE(output_fields), sizeof(struct api_output)
+};
+static const struct api_table webhook_table = {
+	webhook_fields, API_ARRAY_SIZE(webhook_fields), sizeof(struct api_webhook)
 };
 
 /* The top level, in the order the normalized spec is written. */
@@ -101,6 +116,9 @@ static const struct api_field spec_fields[] = {
 	FIELD(api_spec, temporal_window, API_FIELD_INT, .min = 0,
 	      .max = API_MAX_TEMPORAL, .def = API_DEFAULT_TEMPORAL),
 	FIELD(api_spec, output, API_FIELD_OBJECT, .sub = &output_table),
+	FIELD(api_spec, outputs, API_FIELD_SET, .choices = output_names,
+	      .def_set = API_OUTPUT_VIDEO),
+	FIELD(api_spec, webhook, API_FIELD_OPTIONAL, .sub = &webhook_table),
 };
 
 static const struct api_table spec_table = {

@@ -52,6 +52,25 @@ struct api_output {
 	char *preset;           /* x264 preset, "veryfast" by default, owned */
 };
 
+/* What a job writes besides the video ("outputs"), as bits. */
+enum api_outputs {
+	API_OUTPUT_VIDEO = 1u << 0,     /* always */
+	API_OUTPUT_ATTENTION = 1u << 1, /* the entropy heatmap video */
+};
+
+/* The job events a webhook is sent for ("webhook.events"), as bits. */
+enum api_events {
+	API_EVENT_COMPLETED = 1u << 0,  /* any final status */
+	API_EVENT_SUCCEEDED = 1u << 1,
+	API_EVENT_FAILED = 1u << 2,
+	API_EVENT_CANCELED = 1u << 3,
+};
+
+struct api_webhook {
+	char *url;              /* http:// or https://, owned */
+	unsigned events;        /* api_events, at least one */
+};
+
 typedef struct api_spec {
 	enum api_mode mode;
 	char *video;            /* owned */
@@ -68,6 +87,8 @@ typedef struct api_spec {
 	int window;             /* spatial radius R in pixels */
 	int temporal_window;    /* K: stabilize looks at t-K..t+K */
 	struct api_output output;
+	unsigned outputs;       /* api_outputs; API_OUTPUT_VIDEO always set */
+	struct api_webhook *webhook;    /* owned, NULL when absent */
 } api_spec;
 
 /* Defaults filled in when a field is absent. */
@@ -90,6 +111,7 @@ typedef struct api_spec {
 #define API_MAX_WINDOW           64
 #define API_MAX_TEMPORAL         15
 #define API_MAX_CRF              51
+#define API_MAX_URL              2048    /* bytes of a webhook URL */
 
 /*
  * Parses and validates json (len bytes, need not be NUL-terminated).

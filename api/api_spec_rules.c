@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "api/api_spec_rules.h"
 
@@ -152,6 +154,51 @@ static void api_check_propagate(struct api_parse *p, const cJSON *root,
 	}
 }
 
+/* The video is what a job is for: "outputs" adds to it. */
+static void api_check_outputs(struct api_parse *p, const api_spec *spec)
+{
+	if (!(spec->outputs & API_OUTPUT_VIDEO) && !api_errors_find(p->errs, "outputs"))
+		api_report(p, "outputs", "must include \"video\", such as [\"video\", \"attention\"]");
+}
+
+/* Bytes of the scheme and "://" url starts with (http or https), else 0. */
+static size_t api_url_scheme(const char *url)
+{
+	if (!strncasecmp(url, "http://", 7))
+		return 7;
+	if (!strncasecmp(url, "https://", 8))
+		return 8;
+	return 0;
+}
+
+/*
+ * A webhook URL: http or https, a host, at most API_MAX_URL bytes, no
+ * spaces or control characters. Where it may point is the server's to say.
+ */
+static void api_check_webhook(struct api_parse *p, const api_spec *spec)
+{
+	const char *url = spec->webhook ? spec->webhook->url : NULL;
+	size_t scheme, i;
+
+	if (!url)
+		return;
+	scheme = api_url_scheme(url);
+	if (!scheme || strchr("/?#", url[scheme])) {
+		api_report(p, "webhook.url", "must be an http:// or https:// URL with a host, such as \"https://example.com/hooks/maskattn\"");
+		return;
+	}
+	if (strlen(url) > API_MAX_URL) {
+		api_report(p, "webhook.url", "is longer than %d bytes", API_MAX_URL);
+		return;
+	}
+	for (i = 0; url[i]; i++) {
+		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f) {
+			api_report(p, "webhook.url", "must not contain spaces or control characters; percent-encode them");
+			return;
+		}
+	}
+}
+
 /* Sorts n masks or keyframes of size bytes by frame. */
 static void api_sort_frames(void *items, size_t n, size_t size)
 {
@@ -170,6 +217,8 @@ void api_spec_apply_rules(struct api_parse *p, const cJSON *root,
 			 sizeof(*spec->keyframes));
 	api_check_mask_source(p, spec);
 	api_check_propagate(p, root, spec);
+	api_check_outputs(p, spec);
+	api_check_webhook(p, spec);
 	api_sort_frames(spec->masks, spec->n_masks, sizeof(*spec->masks));
 	api_sort_frames(spec->keyframes, spec->n_keyframes,
 			sizeof(*spec->keyframes));

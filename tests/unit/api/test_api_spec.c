@@ -112,8 +112,51 @@ static void test_minimal_spec_gets_defaults(void **state)
 			    "\"cross_attention_weight\":0.85,\"temperature\":0.7,"
 			    "\"steps\":2,\"seed\":0,\"window\":2,\"temporal_window\":3,"
 			    "\"output\":{\"container\":\"mp4\",\"codec\":\"h264\","
-			    "\"crf\":18,\"pix_fmt\":\"yuv420p\",\"preset\":\"veryfast\"}}");
+			    "\"crf\":18,\"pix_fmt\":\"yuv420p\",\"preset\":\"veryfast\"},"
+			    "\"outputs\":[\"video\"]}");
 	free(text);
+	api_spec_free(spec);
+}
+
+/* outputs defaults to the video alone; attention adds the heatmap. */
+static void test_outputs(void **state)
+{
+	api_spec *spec = parse_ok("{\"mode\": \"stabilize\", \"video\": \"v\"}");
+	char *text;
+
+	(void)state;
+	assert_int_equal(spec->outputs, API_OUTPUT_VIDEO);
+	assert_null(spec->webhook);
+	api_spec_free(spec);
+	spec = parse_ok("{\"mode\": \"stabilize\", \"video\": \"v\","
+			" \"outputs\": [\"attention\", \"video\"]}");
+	assert_int_equal(spec->outputs, API_OUTPUT_VIDEO | API_OUTPUT_ATTENTION);
+	text = api_spec_to_json(spec);
+	assert_non_null(strstr(text, "\"outputs\":[\"video\",\"attention\"]"));
+	free(text);
+	api_spec_free(spec);
+}
+
+/* A webhook is kept with its URL and events; events default to completed. */
+static void test_webhook(void **state)
+{
+	api_spec *spec = parse_ok("{\"mode\": \"stabilize\", \"video\": \"v\","
+				  " \"webhook\": {\"url\": \"https://h.example/x?a=1\"}}");
+	char *text;
+
+	(void)state;
+	assert_non_null(spec->webhook);
+	assert_string_equal(spec->webhook->url, "https://h.example/x?a=1");
+	assert_int_equal(spec->webhook->events, API_EVENT_COMPLETED);
+	text = api_spec_to_json(spec);
+	assert_non_null(strstr(text, "\"webhook\":{\"url\":\"https://h.example/x?a=1\","
+			       "\"events\":[\"completed\"]}"));
+	free(text);
+	api_spec_free(spec);
+	spec = parse_ok("{\"mode\": \"stabilize\", \"video\": \"v\","
+			" \"webhook\": {\"url\": \"HTTP://127.0.0.1:9/\","
+			" \"events\": [\"failed\", \"succeeded\"]}}");
+	assert_int_equal(spec->webhook->events, API_EVENT_SUCCEEDED | API_EVENT_FAILED);
 	api_spec_free(spec);
 }
 
@@ -260,7 +303,7 @@ static const struct bad_case bad_cases[] = {
 	  "must be one of \"ultrafast\", \"superfast\", \"veryfast\", \"faster\", \"fast\", \"medium\", \"slow\", \"slower\", \"veryslow\", got \"placebo\"" },
 	/* unknown fields, at each level; names are case-sensitive */
 	{ STAB("\"strength\": 1"), "strength",
-	  "unknown field; remove it or check its spelling (known: mode, video, masks, mask_video, mask_mode, keyframes, cross_attention_weight, temperature, steps, seed, window, temporal_window, output)" },
+	  "unknown field; remove it or check its spelling (known: mode, video, masks, mask_video, mask_mode, keyframes, cross_attention_weight, temperature, steps, seed, window, temporal_window, output, outputs, webhook)" },
 	{ STAB("\"Seed\": 1"), "Seed", "unknown field" },
 	{ STAB("\"masks\": [{\"frame\": 0, \"image\": \"a\", \"wieght\": 0.5}]"), "masks[0].wieght",
 	  "unknown field; remove it or check its spelling (known: frame, image, weight)" },
@@ -268,6 +311,31 @@ static const struct bad_case bad_cases[] = {
 	  "unknown field; remove it or check its spelling (known: frame, image)" },
 	{ STAB("\"output\": {\"bitrate\": 5000}"), "output.bitrate",
 	  "unknown field; remove it or check its spelling (known: container, codec, crf, pix_fmt, preset)" },
+	/* outputs: a set of known values that includes "video" */
+	{ STAB("\"outputs\": [\"attention\"]"), "outputs", "must include \"video\"" },
+	{ STAB("\"outputs\": []"), "outputs", "must not be empty" },
+	{ STAB("\"outputs\": [\"video\", \"video\"]"), "outputs[1]",
+	  "\"video\" is listed more than once" },
+	{ STAB("\"outputs\": [\"video\", \"audio\"]"), "outputs[1]",
+	  "must be one of \"video\", \"attention\", got \"audio\"" },
+	{ STAB("\"outputs\": \"video\""), "outputs",
+	  "must be an array of distinct strings, each one of \"video\", \"attention\"" },
+	/* webhook: an http(s) URL and a set of events */
+	{ STAB("\"webhook\": {}"), "webhook.url", "required" },
+	{ STAB("\"webhook\": {\"url\": \"ftp://example.com/x\"}"), "webhook.url",
+	  "must be an http:// or https:// URL with a host" },
+	{ STAB("\"webhook\": {\"url\": \"http:///x\"}"), "webhook.url",
+	  "must be an http:// or https:// URL with a host" },
+	{ STAB("\"webhook\": {\"url\": \"http://a b/\"}"), "webhook.url",
+	  "must not contain spaces" },
+	{ STAB("\"webhook\": {\"url\": \"http://h/\", \"events\": [\"done\"]}"),
+	  "webhook.events[0]",
+	  "must be one of \"completed\", \"succeeded\", \"failed\", \"canceled\", got \"done\"" },
+	{ STAB("\"webhook\": {\"url\": \"http://h/\", \"events\": []}"),
+	  "webhook.events", "must not be empty" },
+	{ STAB("\"webhook\": {\"url\": \"http://h/\", \"secret\": \"x\"}"),
+	  "webhook.secret", "unknown field; remove it or check its spelling (known: url, events)" },
+	{ STAB("\"webhook\": \"http://h/\""), "webhook", "must be an object" },
 	/* repeated member */
 	{ STAB("\"steps\": 2, \"steps\": 3"), "steps", "given more than once; keep one" },
 };
@@ -495,6 +563,8 @@ int main(void)
 		cmocka_unit_test(test_full_spec),
 		cmocka_unit_test(test_minimal_spec_gets_defaults),
 		cmocka_unit_test(test_window_default_follows_mode),
+		cmocka_unit_test(test_outputs),
+		cmocka_unit_test(test_webhook),
 		cmocka_unit_test(test_integral_float_accepted),
 		cmocka_unit_test(test_range_limits_accepted),
 		cmocka_unit_test(test_every_preset),

@@ -182,6 +182,12 @@ static enum MHD_Result srv_upload_iterate(void *cls, enum MHD_ValueKind kind,
 	(void)filename;
 	(void)content_type;
 	(void)transfer_encoding;
+	/* MHD passes a part without a name (Content-Disposition) with key NULL */
+	if (!key) {
+		srv_upload_fail(up, -EINVAL, "a part has no name; give each part one "
+				"with Content-Disposition: form-data; name=\"...\"");
+		return MHD_NO;
+	}
 	if (!up->in_part || strcmp(key, up->cur_name) || (off == 0 && up->cur_size))
 		ret = srv_upload_begin_part(up, key);
 	if (!ret && size) {

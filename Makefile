@@ -177,11 +177,12 @@ bench: all $(BENCH_BIN)
 FUZZ_BUILD        := build/fuzz
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS := 40
-FUZZ_NAMES        := api_spec mask_image srv_upload
+FUZZ_NAMES        := api_spec mask_image srv_upload pipe_reader
 FUZZ_MODULE_api_spec    := api
 FUZZ_MODULE_mask_image  := masks
 FUZZ_LDLIBS_mask_image  := $(shell pkg-config --libs zlib 2>/dev/null)
 FUZZ_MODULE_srv_upload  := server
+FUZZ_MODULE_pipe_reader := pipeline
 FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $$(call link_libs,$$(FUZZ_MODULE_$$*))

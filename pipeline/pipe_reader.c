@@ -188,6 +188,13 @@ static int find_video(pipe_reader *r, AVStream **out, char *err, size_t errlen)
 			  r->name);
 		return -EINVAL;
 	}
+	/* neither the container nor the first packets said (headers missing) */
+	if (r->fmt->streams[index]->codecpar->width <= 0 ||
+	    r->fmt->streams[index]->codecpar->height <= 0) {
+		pipe_errf(err, errlen, "%s: corrupt video: its frame size is not "
+			  "found (missing headers); export it again", r->name);
+		return -EINVAL;
+	}
 	*out = r->fmt->streams[index];
 	return 0;
 }

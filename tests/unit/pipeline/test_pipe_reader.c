@@ -29,6 +29,9 @@ static const char *const clips[][2] = {
 	{ "h264_aac.ts", "-f lavfi -i testsrc2=s=160x120:r=25:d=2 -f lavfi -i sine=d=2 -c:v libx264 -c:a aac" },
 	{ "mpeg4_mp3.avi", "-f lavfi -i testsrc2=s=160x120:r=25:d=2 -f lavfi -i sine=d=2 -c:v mpeg4 -c:a libmp3lame" },
 	{ "mjpeg.mov", "-f lavfi -i testsrc2=s=160x120:r=25:d=1 -c:v mjpeg" },
+	/* H.264 slices without their SPS and PPS: nothing says the frame size */
+	{ "nosize.ts", "-f lavfi -i testsrc2=s=160x120:r=25:d=1 -c:v libx264 "
+		       "-bsf:v 'filter_units=remove_types=7|8'" },
 };
 
 /* Clips made from others: name and the arguments, with %s the folder. */
@@ -206,6 +209,13 @@ static void test_audio_only(void **state)
 {
 	(void)state;
 	expect_open_error("audio.m4a", -EINVAL, "no video stream");
+}
+
+/* Found by fuzz_pipe_reader: such a clip opened as 0x0 and failed in the writer. */
+static void test_no_frame_size(void **state)
+{
+	(void)state;
+	expect_open_error("nosize.ts", -EINVAL, "frame size is not found");
 }
 
 static void test_bad_pix_fmt(void **state)
@@ -633,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_text_file),
 		cmocka_unit_test(test_audio_only),
+		cmocka_unit_test(test_no_frame_size),
 		cmocka_unit_test(test_bad_pix_fmt),
 		cmocka_unit_test(test_mp4_h264_aac),
 		cmocka_unit_test(test_estimated_count),

@@ -13,7 +13,8 @@
 /*
  * frame (YUV420P or YUV444P, 8-bit) into planes (3 * width * height bytes,
  * 4:4:4, no padding) and the view yuv of them: the compact form the
- * engine reads frames it holds in numbers.
+ * engine reads frames it holds in numbers. 0, -EINVAL for another format,
+ * -ENOMEM.
  */
 int pipe_frame_to_yuv8(const AVFrame *frame, uint8_t *planes,
 		       struct attn_yuv8 *yuv);

@@ -1,22 +1,27 @@
 /*
  * pipe_job: one job end to end.
  *
- * The clip is read once in order by the main reader; its audio packets go
- * straight to the writer. Frames wait in a ring of 2K+1 (stabilize's
- * temporal window; 1 for propagate), each with its float planes and its
- * coverage, so memory is bounded by the window and the keyframes held, not
- * by the clip's length.
+ * Three threads overlap: a reader decodes the clip once in order into a
+ * ring of 2K+1+AHEAD frames (stabilize's temporal window and the frames
+ * read ahead; K is 0 for propagate), each with its planes and coverage, and
+ * hands the audio packets to the encoder; the caller's thread runs the
+ * engine and the blend on frame t; an encoder thread (pipe_encoder) encodes
+ * frame t-1 meanwhile. Memory is bounded by the ring and the keyframes
+ * held, not by the clip's length.
  */
 #include "pipeline/pipe_job.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "attention/attn_engine.h"
 #include "attention/attn_track.h"
+#include "pipeline/pipe_encoder.h"
 #include "pipeline/pipe_frame.h"
 #include "pipeline/pipe_keys.h"
 #include "pipeline/pipe_masks.h"
@@ -24,7 +29,10 @@
 #include "pipeline/pipe_util.h"
 #include "pipeline/pipe_writer.h"
 
-#define RING_MAX 31
+#define AHEAD 2                 /* frames the reader may read past the window */
+#define RING_MAX (31 + AHEAD)
+#define ENCODE_QUEUE 2
+#define ERR_LEN 512
 
 struct slot {
 	int64_t index;          /* -1: empty */
@@ -43,10 +51,23 @@ struct job {
 	pipe_reader *reader;
 	const struct pipe_video_info *info;
 	pipe_writer *writer;
+	pipe_encoder *enc;
+	/* the reader thread; lock guards read, made, stop, read_ret */
+	pthread_t read_thread;
+	bool reading;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int64_t made;           /* frames made by the caller's thread */
+	bool stop;              /* the reader is to stop */
+	int read_ret;           /* its error, or 1 when it is done */
+	char read_err[ERR_LEN];
+	float *read_cov;        /* its coverage scratch */
+	double read_seconds, attend_seconds, blend_seconds, encode_seconds;
 	enum AVPixelFormat pix_fmt;
 	int64_t frames;         /* in the clip */
 	int64_t read;           /* frames read so far */
-	int k;                  /* ring radius */
+	int k;                  /* temporal window radius */
+	int slots;              /* 2k + 1 + AHEAD ring slots in use */
 	struct slot ring[RING_MAX];
 	pipe_masks *masks;
 	pipe_keys *keys;
@@ -69,7 +90,7 @@ static double now(void)
 
 static struct slot *slot_of(struct job *j, int64_t index)
 {
-	return &j->ring[index % (2 * j->k + 1)];
+	return &j->ring[index % j->slots];
 }
 
 static void slot_release(struct slot *s)
@@ -81,19 +102,19 @@ static void slot_release(struct slot *s)
 	s->index = -1;
 }
 
+/* From the reader's thread. */
 static int on_audio(void *opaque, const AVPacket *pkt)
 {
 	struct job *j = opaque;
 
-	return pipe_writer_audio(j->writer, pkt, j->err, j->errlen);
+	return pipe_encoder_audio(j->enc, pkt, j->read_err, sizeof(j->read_err));
 }
 
 /* Error messages name the spec's file, not where it is kept. */
-static void name_video(struct job *j)
+static void name_video(const struct job *j, char *err, size_t errlen)
 {
-	pipe_err_rename(j->err, j->errlen, pipe_basename(j->files->video),
-			j->spec->video);
-	pipe_err_rename(j->err, j->errlen, j->files->video, j->spec->video);
+	pipe_err_rename(err, errlen, pipe_basename(j->files->video), j->spec->video);
+	pipe_err_rename(err, errlen, j->files->video, j->spec->video);
 }
 
 static int open_media(struct job *j)
@@ -107,7 +128,7 @@ static int open_media(struct job *j)
 	int ret = pipe_reader_open(j->files->video, &ro, &j->reader, j->err, j->errlen);
 
 	if (ret < 0) {
-		name_video(j);
+		name_video(j, j->err, j->errlen);
 		return ret;
 	}
 	j->info = pipe_reader_info(j->reader);
@@ -150,7 +171,8 @@ static int open_engine(struct job *j)
 	}
 	if (ret >= 0) {
 		j->cov = malloc(sizeof(float) * j->info->width * j->info->height);
-		ret = j->cov ? 0 : -ENOMEM;
+		j->read_cov = malloc(sizeof(float) * j->info->width * j->info->height);
+		ret = j->cov && j->read_cov ? 0 : -ENOMEM;
 	}
 	return ret;
 }
@@ -166,7 +188,7 @@ static void cover_to_floats(const uint8_t *cover, size_t n, float *out)
 		out[i] = cover[i] / 255.0f;
 }
 
-static int slot_coverage(struct job *j, struct slot *s)
+static int slot_coverage(struct job *j, struct slot *s, char *err, size_t errlen)
 {
 	size_t n = (size_t)j->info->width * j->info->height;
 	struct slot *prev;
@@ -184,10 +206,10 @@ static int slot_coverage(struct job *j, struct slot *s)
 	if (tracking && j->track && !pipe_masks_anchor(j->masks, s->index) &&
 	    prev && prev->index == s->index - 1)
 		return attn_track_next(j->track, &prev->yuv, &s->yuv, s->cover);
-	ret = pipe_masks_at(j->masks, PIPE_MASK_MAIN, s->index, j->cov, j->err,
-			    j->errlen);
+	ret = pipe_masks_at(j->masks, PIPE_MASK_MAIN, s->index, j->read_cov, err,
+			    errlen);
 	for (size_t i = 0; ret >= 0 && i < n; i++)
-		s->cover[i] = (uint8_t)lrintf(j->cov[i] * 255.0f);
+		s->cover[i] = (uint8_t)lrintf(j->read_cov[i] * 255.0f);
 	if (ret >= 0 && tracking) {
 		attn_track_free(j->track);
 		j->track = NULL;
@@ -196,44 +218,149 @@ static int slot_coverage(struct job *j, struct slot *s)
 	return ret;
 }
 
-/* Reads the next frame of the clip into the ring. */
-static int read_one(struct job *j)
+/* Reads frame j->read of the clip into its slot (the reader's thread). */
+static int read_one(struct job *j, char *err, size_t errlen)
 {
 	struct slot *s = slot_of(j, j->read);
 	int ret;
 
 	slot_release(s);
 	s->index = j->read;
-	ret = pipe_reader_next(j->reader, &s->av, j->err, j->errlen);
+	ret = pipe_reader_next(j->reader, &s->av, err, errlen);
 	if (ret == AVERROR_EOF) {
-		pipe_errf(j->err, j->errlen, "video: %s ended after %lld of %lld "
+		pipe_errf(err, errlen, "video: %s ended after %lld of %lld "
 			  "frames; the file is truncated", j->spec->video,
 			  (long long)j->read, (long long)j->frames);
 		return -EINVAL;
 	}
 	if (ret < 0) {
-		name_video(j);
+		name_video(j, err, errlen);
 		return ret;
 	}
 	s->samples = malloc((size_t)3 * j->info->width * j->info->height);
 	ret = s->samples ? pipe_frame_to_yuv8(s->av, s->samples, &s->yuv) : -ENOMEM;
 	if (ret >= 0)
-		ret = slot_coverage(j, s);
-	j->read++;
+		ret = slot_coverage(j, s, err, errlen);
 	return ret;
 }
 
-static int fill_ring(struct job *j, int64_t t)
+/* Reads past the last frame, so the last audio packets reach the writer. */
+static int drain_reader(struct job *j, char *err, size_t errlen)
+{
+	AVFrame *extra = NULL;
+	int ret = pipe_reader_next(j->reader, &extra, err, errlen);
+
+	av_frame_free(&extra);
+	return ret == AVERROR_EOF ? 0 : ret < 0 ? ret : 0;
+}
+
+/*
+ * Waits until frame j->read's slot is free: the frame it held is out of
+ * every window still to come. False when told to stop.
+ */
+static bool wait_slot(struct job *j)
+{
+	bool go;
+
+	pthread_mutex_lock(&j->lock);
+	while (!j->stop && j->read - j->slots + j->k >= j->made)
+		pthread_cond_wait(&j->changed, &j->lock);
+	go = !j->stop;
+	pthread_mutex_unlock(&j->lock);
+	return go;
+}
+
+static void *read_main(void *arg)
+{
+	struct job *j = arg;
+	char err[ERR_LEN] = "";
+	int ret = 0;
+
+	while (ret >= 0 && j->read < j->frames && wait_slot(j)) {
+		double t0 = now();
+
+		ret = read_one(j, err, sizeof(err));
+		pthread_mutex_lock(&j->lock);
+		j->read_seconds += now() - t0;
+		if (ret >= 0)
+			j->read++;
+		pthread_cond_broadcast(&j->changed);
+		pthread_mutex_unlock(&j->lock);
+	}
+	if (ret >= 0 && j->read == j->frames)
+		ret = drain_reader(j, err, sizeof(err));
+	pthread_mutex_lock(&j->lock);
+	if (ret < 0)
+		snprintf(j->read_err, sizeof(j->read_err), "%s", err);
+	j->read_ret = ret < 0 ? ret : 1;
+	pthread_cond_broadcast(&j->changed);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/*
+ * Waits until the reader holds every frame frame t's window needs. Its
+ * error, if it failed first, with its message.
+ */
+static int wait_window(struct job *j, int64_t t)
 {
 	int64_t last = t + j->k < j->frames - 1 ? t + j->k : j->frames - 1;
+	int ret;
 
-	while (j->read <= last) {
-		int ret = read_one(j);
+	pthread_mutex_lock(&j->lock);
+	while (j->read <= last && !j->read_ret)
+		pthread_cond_wait(&j->changed, &j->lock);
+	ret = j->read <= last ? j->read_ret : 0;
+	if (ret < 0)
+		pipe_errf(j->err, j->errlen, "%s", j->read_err);
+	pthread_mutex_unlock(&j->lock);
+	return ret;
+}
 
-		if (ret < 0)
-			return ret;
-	}
+/* Frame t is made: its slot may be read into once out of the windows. */
+static void frame_made(struct job *j, int64_t t)
+{
+	pthread_mutex_lock(&j->lock);
+	j->made = t + 1;
+	pthread_cond_broadcast(&j->changed);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static int start_reader(struct job *j)
+{
+	if (pthread_create(&j->read_thread, NULL, read_main, j))
+		return -EAGAIN;
+	j->reading = true;
 	return 0;
+}
+
+/* Stops the reader (if it still runs) and waits for it; its error. */
+static int stop_reader(struct job *j)
+{
+	int ret;
+
+	if (!j->reading)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	j->stop = true;
+	pthread_cond_broadcast(&j->changed);
+	pthread_mutex_unlock(&j->lock);
+	pthread_join(j->read_thread, NULL);
+	j->reading = false;
+	ret = j->read_ret < 0 ? j->read_ret : 0;
+	if (ret < 0)
+		pipe_errf(j->err, j->errlen, "%s", j->read_err);
+	return ret;
+}
+
+/* Waits for the reader to read past the end (the last audio); its error. */
+static int finish_reader(struct job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	while (!j->read_ret)
+		pthread_cond_wait(&j->changed, &j->lock);
+	pthread_mutex_unlock(&j->lock);
+	return stop_reader(j);
 }
 
 static int run_propagate(struct job *j, int64_t t, struct slot *cur)
@@ -289,50 +416,48 @@ static void report(struct job *j, int64_t done)
 
 static int make_frame(struct job *j, int64_t t)
 {
-	struct slot *cur;
+	struct slot *cur = slot_of(j, t);
 	AVFrame *out = NULL;
-	int ret = fill_ring(j, t);
 	const float *cov;
+	double t0 = now(), t1;
+	int ret = j->spec->mode == API_MODE_PROPAGATE ? run_propagate(j, t, cur) :
+							 run_stabilize(j, t, cur);
 
-	if (ret < 0)
-		return ret;
-	cur = slot_of(j, t);
-	ret = j->spec->mode == API_MODE_PROPAGATE ? run_propagate(j, t, cur) :
-						     run_stabilize(j, t, cur);
+	t1 = now();
+	j->attend_seconds += t1 - t0;
 	if (ret < 0)
 		return ret;
 	cov = pipe_masks_none(j->masks) ? NULL : j->cov;
 	ret = pipe_frame_blend(cur->av, j->result, cov,
 			       pipe_masks_weight(j->masks, t), &out);
-	if (ret >= 0)
-		ret = pipe_writer_video(j->writer, out, j->err, j->errlen);
-	av_frame_free(&out);
-	return ret;
-}
-
-/* Reads past the last frame, so the last audio packets reach the writer. */
-static int drain_reader(struct job *j)
-{
-	AVFrame *extra = NULL;
-	int ret = pipe_reader_next(j->reader, &extra, j->err, j->errlen);
-
-	av_frame_free(&extra);
-	return ret == AVERROR_EOF ? 0 : ret < 0 ? ret : 0;
+	j->blend_seconds += now() - t1;
+	if (ret < 0)
+		return ret;
+	/* takes ownership of out */
+	return pipe_encoder_video(j->enc, out, j->err, j->errlen);
 }
 
 static int run_frames(struct job *j)
 {
-	for (int64_t t = 0; t < j->frames; t++) {
-		int ret;
+	int ret = pipe_encoder_start(j->writer, ENCODE_QUEUE, &j->enc);
 
+	if (ret >= 0)
+		ret = start_reader(j);
+	for (int64_t t = 0; ret >= 0 && t < j->frames; t++) {
 		if (j->opts->cancel && atomic_load(j->opts->cancel))
 			return -ECANCELED;
-		ret = make_frame(j, t);
-		if (ret < 0)
-			return ret;
-		report(j, t + 1);
+		ret = wait_window(j, t);
+		if (ret >= 0)
+			ret = make_frame(j, t);
+		frame_made(j, t);
+		if (ret >= 0)
+			report(j, t + 1);
 	}
-	return drain_reader(j);
+	if (ret >= 0)
+		ret = finish_reader(j);
+	if (ret >= 0)
+		ret = pipe_encoder_finish(j->enc, j->err, j->errlen);
+	return ret;
 }
 
 static void fill_result(const struct job *j, struct pipe_job_result *res)
@@ -347,10 +472,18 @@ static void fill_result(const struct job *j, struct pipe_job_result *res)
 		j->stats.entropy_sum / (double)j->stats.queries : 0.0;
 	res->gflops = res->seconds > 0 ? st->flops / res->seconds * 1e-9 : 0.0;
 	res->useful_share = st->scores ? (double)st->useful / (double)st->scores : 0.0;
+	res->decode_seconds = j->read_seconds;
+	res->attend_seconds = j->attend_seconds;
+	res->blend_seconds = j->blend_seconds;
+	res->encode_seconds = j->encode_seconds;
 }
 
 static void job_release(struct job *j)
 {
+	stop_reader(j);
+	pipe_encoder_free(j->enc);
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->changed);
 	for (int i = 0; i < RING_MAX; i++)
 		slot_release(&j->ring[i]);
 	pipe_keys_free(j->keys);
@@ -360,6 +493,7 @@ static void job_release(struct job *j)
 	attn_frame_free(j->result);
 	free(j->given);
 	free(j->cov);
+	free(j->read_cov);
 	pipe_writer_free(j->writer);
 	pipe_reader_free(j->reader);
 }
@@ -392,16 +526,22 @@ int pipe_job_run(const api_spec *spec, const struct pipe_job_files *files,
 			   AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P,
 		.k = spec->mode == API_MODE_STABILIZE ? spec->temporal_window : 0,
 	};
+	double t0;
 	int ret;
 
 	pipe_err_clear(err, errlen);
+	j.slots = 2 * j.k + 1 + AHEAD;
+	pthread_mutex_init(&j.lock, NULL);
+	pthread_cond_init(&j.changed, NULL);
 	for (int i = 0; i < RING_MAX; i++)
 		j.ring[i].index = -1;
 	ret = job_setup(&j);
 	if (ret >= 0)
 		ret = run_frames(&j);
+	t0 = now();
 	if (ret >= 0)
 		ret = pipe_writer_finish(j.writer, err, errlen);
+	j.encode_seconds = (j.enc ? pipe_encoder_seconds(j.enc) : 0) + now() - t0;
 	if (ret >= 0)
 		fill_result(&j, res);
 	if (ret == -ECANCELED)

@@ -48,6 +48,11 @@ struct pipe_job_result {
 	double attention_entropy_mean;
 	double gflops;              /* useful attention work, per second */
 	double useful_share;        /* scores inside windows and masks / computed */
+	/* seconds in each stage; they overlap, so they add up to more than seconds */
+	double decode_seconds;      /* demux, decode, planes and coverage */
+	double attend_seconds;      /* the engine */
+	double blend_seconds;
+	double encode_seconds;      /* encode and mux */
 };
 
 /*

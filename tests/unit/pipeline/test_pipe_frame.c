@@ -112,6 +112,50 @@ static void test_420_chroma_upsampled(void **state)
 	av_frame_free(&f);
 }
 
+static uint8_t noise(int c, int x, int y)
+{
+	return (uint8_t)((x * 2654435761u ^ y * 40503u ^ c * 977u) >> 7);
+}
+
+/* Sample (x, y) of chroma plane c of f, clamped: the float reference. */
+static float chroma_ref(const AVFrame *f, int c, int x, int y)
+{
+	int cw = AV_CEIL_RSHIFT(f->width, 1), ch = AV_CEIL_RSHIFT(f->height, 1);
+
+	x = x < 0 ? 0 : x >= cw ? cw - 1 : x;
+	y = y < 0 ? 0 : y >= ch ? ch - 1 : y;
+	return f->data[c][y * f->linesize[c] + x];
+}
+
+/*
+ * On any content, at odd sizes, chroma equals bilinear interpolation in
+ * floats rounded with lrintf (ties to even), sample for sample.
+ */
+static void test_420_chroma_matches_float_bilinear(void **state)
+{
+	AVFrame *f = frame_new(AV_PIX_FMT_YUV420P, 37, 23, noise);
+	uint8_t *samples;
+	struct attn_yuv8 a = planes_of(f, &samples);
+
+	(void)state;
+	for (int c = 1; c < 3; c++)
+		for (int y = 0; y < 23; y++)
+			for (int x = 0; x < 37; x++) {
+				float fx = (x + 0.5f) / 2 - 0.5f, fy = (y + 0.5f) / 2 - 0.5f;
+				int x0 = (int)floorf(fx), y0 = (int)floorf(fy);
+				float ax = fx - x0, ay = fy - y0;
+				float top = chroma_ref(f, c, x0, y0) * (1 - ax) +
+					    chroma_ref(f, c, x0 + 1, y0) * ax;
+				float bot = chroma_ref(f, c, x0, y0 + 1) * (1 - ax) +
+					    chroma_ref(f, c, x0 + 1, y0 + 1) * ax;
+
+				assert_int_equal(a.plane[c][y * 37 + x],
+						 lrintf(top + ay * (bot - top)));
+			}
+	free(samples);
+	av_frame_free(&f);
+}
+
 static void test_to_yuv8_rejects_what_it_cannot_convert(void **state)
 {
 	AVFrame *rgb = av_frame_alloc();
@@ -288,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_444_is_exact),
 		cmocka_unit_test(test_420_chroma_upsampled),
+		cmocka_unit_test(test_420_chroma_matches_float_bilinear),
 		cmocka_unit_test(test_to_yuv8_rejects_what_it_cannot_convert),
 		cmocka_unit_test(test_blend_keeps_samples_without_coverage_or_weight),
 		cmocka_unit_test(test_blend_full_coverage_gives_the_result),

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "server/srv_api_jobs.h"
+#include "server/srv_events.h"
 #include "server/srv_range.h"
 
 /*
@@ -91,6 +92,20 @@ enum MHD_Result srv_api_cancel(struct srv_request *req)
 	ret = srv_reply_job(req, 200, job);
 	srv_job_free(job);
 	return ret;
+}
+
+enum MHD_Result srv_api_events(struct srv_request *req)
+{
+	struct MHD_Response *resp;
+	srv_job *job;
+	int err;
+
+	err = srv_backend_get(req->svc->backend, req->match.id, req->owner, &job);
+	if (err < 0)
+		return srv_api_failed(req, err);
+	resp = srv_events_open(req->svc->events, req->conn, job, req->owner);
+	srv_job_free(job);
+	return srv_reply(req, 200, resp);
 }
 
 /* An empty response, for 204 and 304. */

@@ -2,7 +2,8 @@
  * srv_api_jobs: the routes of existing jobs: GET /v1/jobs (newest first,
  * ?limit= 1..100, default 20, and ?cursor= from a page's next_cursor),
  * GET and DELETE /v1/jobs/{id}, POST /v1/jobs/{id}/cancel and
- * GET /v1/jobs/{id}/output (ETag, If-None-Match, one Range, If-Range).
+ * GET /v1/jobs/{id}/output (ETag, If-None-Match, one Range, If-Range),
+ * GET /v1/jobs/{id}/events (Server-Sent Events, see srv_events).
  * A job of another API key is answered 404, as if it did not exist.
  */
 #ifndef SRV_API_JOBS_H
@@ -18,5 +19,6 @@ enum MHD_Result srv_api_get(struct srv_request *req);
 enum MHD_Result srv_api_delete(struct srv_request *req);
 enum MHD_Result srv_api_cancel(struct srv_request *req);
 enum MHD_Result srv_api_output(struct srv_request *req);
+enum MHD_Result srv_api_events(struct srv_request *req);
 
 #endif

@@ -49,6 +49,7 @@ static enum MHD_Result srv_http_unauthorized(struct srv_request *req)
 				      "send Authorization: Bearer <API key>",
 				      MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 				      "Bearer realm=\"maskattn\"");
+	[SRV_OP_GET_EVENTS] = srv_api_events,
 }
 
 /* Answers a request: route, authenticate, hand to its handler. */
@@ -133,7 +134,8 @@ int srv_http_start(srv_service *svc, char *err, size_t errlen)
 	const struct srv_config *cfg = svc->cfg;
 
 	svc->daemon = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, (uint16_t)cfg->port,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO |
+		MHD_ALLOW_SUSPEND_RESUME, (uint16_t)cfg->port,
 		NULL, NULL, srv_http_access, svc,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "server/srv_clock.h"
+#include "server/srv_events.h"
 #include "server/srv_http.h"
 #include "server/srv_log.h"
 #include "server/srv_service.h"
@@ -84,6 +85,11 @@ int srv_service_create(const struct srv_config *cfg, srv_service **out,
 		snprintf(err, errlen, "cannot start the workers: %s", strerror(-ret));
 		goto free_service;
 	}
+	ret = srv_events_create(svc->backend, &svc->events);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start the event streams: %s", strerror(-ret));
+		goto free_service;
+	}
 	ret = srv_http_start(svc, err, errlen);
 	if (ret < 0)
 		goto free_service;
@@ -122,7 +128,9 @@ void srv_service_free(srv_service *svc)
 {
 	if (!svc)
 		return;
+	srv_events_close(svc->events);
 	srv_http_stop(svc);
+	srv_events_free(svc->events);
 	if (svc->backend)
 		srv_backend_close(svc->backend);
 	srv_pool_free(svc->pool);

@@ -18,6 +18,7 @@
 
 struct MHD_Daemon;
 struct srv_conns;
+struct srv_events;
 
 /* A process's name among the replicas: <host>-<pid>-<random>, and its NUL. */
 #define SRV_NODE_LEN 96
@@ -32,6 +33,7 @@ typedef struct srv_service {
 	srv_pool *pool;
 	struct MHD_Daemon *daemon;
 	struct srv_conns *conns;        /* deadlines of the daemon's connections */
+	struct srv_events *events;      /* the event streams' thread */
 	atomic_bool ready;              /* the store is loaded, jobs queued */
 	atomic_bool draining;           /* shutting down: no new jobs */
 } srv_service;

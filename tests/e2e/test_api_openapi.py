@@ -17,6 +17,7 @@ ROUTES = {
     "/v1/jobs/{id}": {"get", "delete"},
     "/v1/jobs/{id}/cancel": {"post"},
     "/v1/jobs/{id}/output": {"get"},
+    "/v1/jobs/{id}/events": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
     "/metrics": {"get"},

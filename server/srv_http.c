@@ -27,6 +27,7 @@ static const srv_handler srv_handlers[SRV_OP_COUNT] = {
 	[SRV_OP_GET_JOB] = srv_api_get,
 	[SRV_OP_DELETE_JOB] = srv_api_delete,
 	[SRV_OP_GET_OUTPUT] = srv_api_output,
+	[SRV_OP_GET_EVENTS] = srv_api_events,
 	[SRV_OP_CANCEL_JOB] = srv_api_cancel,
 	[SRV_OP_HEALTHZ] = srv_api_healthz,
 	[SRV_OP_READYZ] = srv_api_readyz,
@@ -49,7 +50,6 @@ static enum MHD_Result srv_http_unauthorized(struct srv_request *req)
 				      "send Authorization: Bearer <API key>",
 				      MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 				      "Bearer realm=\"maskattn\"");
-	[SRV_OP_GET_EVENTS] = srv_api_events,
 }
 
 /* Answers a request: route, authenticate, hand to its handler. */

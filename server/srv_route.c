@@ -10,8 +10,8 @@ enum srv_path {
 	SRV_PATH_JOB,
 	SRV_PATH_OUTPUT,
 	SRV_PATH_CANCEL,
-	SRV_PATH_HEALTHZ,
 	SRV_PATH_EVENTS,
+	SRV_PATH_HEALTHZ,
 	SRV_PATH_READYZ,
 	SRV_PATH_METRICS,
 	SRV_PATH_OPENAPI,
@@ -38,11 +38,11 @@ static const struct srv_path_def srv_paths[] = {
 		{ { "GET", SRV_OP_GET_OUTPUT } } },
 	[SRV_PATH_CANCEL] = { "/v1/jobs/{id}/cancel", "POST",
 		{ { "POST", SRV_OP_CANCEL_JOB } } },
+	[SRV_PATH_EVENTS] = { "/v1/jobs/{id}/events", "GET, HEAD",
+		{ { "GET", SRV_OP_GET_EVENTS } } },
 	[SRV_PATH_HEALTHZ] = { "/healthz", "GET, HEAD",
 		{ { "GET", SRV_OP_HEALTHZ } } },
 	[SRV_PATH_READYZ] = { "/readyz", "GET, HEAD",
-	[SRV_PATH_EVENTS] = { "/v1/jobs/{id}/events", "GET, HEAD",
-		{ { "GET", SRV_OP_GET_EVENTS } } },
 		{ { "GET", SRV_OP_READYZ } } },
 	[SRV_PATH_METRICS] = { "/metrics", "GET, HEAD",
 		{ { "GET", SRV_OP_METRICS } } },
@@ -69,6 +69,8 @@ static enum srv_path srv_route_job_path(const char *rest, char *id)
 		return SRV_PATH_OUTPUT;
 	if (!strcmp(tail, "/cancel"))
 		return SRV_PATH_CANCEL;
+	if (!strcmp(tail, "/events"))
+		return SRV_PATH_EVENTS;
 	return SRV_PATH_NONE;
 }
 
@@ -76,8 +78,6 @@ static enum srv_path srv_route_path(const char *path, char *id)
 {
 	size_t i;
 
-	if (!strcmp(tail, "/events"))
-		return SRV_PATH_EVENTS;
 	if (!strncmp(path, SRV_JOBS_PREFIX, strlen(SRV_JOBS_PREFIX)))
 		return srv_route_job_path(path + strlen(SRV_JOBS_PREFIX), id);
 	for (i = 0; i < SRV_N_PATHS; i++)

@@ -120,8 +120,9 @@ class Replica(Process):
     def __init__(self, root, index, data, redis_url, args=()):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # No per-address limit: behind haproxy every connection comes from its address.
         cmd = [BIN, "serve", "--port", str(self.port), "--data", str(data),
-               "--redis-url", redis_url, *args]
+               "--redis-url", redis_url, "--max-connections-per-ip", "0", *args]
         super().__init__(f"replica{index}", cmd, root / f"replica{index}.log")
 
     def start(self):

@@ -121,6 +121,8 @@ def test_load_balancer_fronts_the_replicas(compose):
     host, port = line[3].split(":")
     assert host == "maskattn" and port == compose["services"]["maskattn"]["environment"]["MASKATTN_PORT"]
     assert int(line[2]) >= compose["services"]["maskattn"]["deploy"]["replicas"]
+    # Every connection reaches a replica from haproxy's address: no per-address limit.
+    assert compose["services"]["maskattn"]["environment"]["MASKATTN_MAX_CONNECTIONS_PER_IP"] == "0"
     # haproxy's hard stop comes before compose's SIGKILL.
     hard = re.search(r"hard-stop-after\s+(\S+)", cfg).group(1)
     assert seconds(hard) < seconds(lb["stop_grace_period"])

@@ -184,6 +184,8 @@ def test_service_hpa_and_pdb_select_the_pods(objs):
     svc = objs[("Service", "maskattn")]
     assert matches(svc["spec"]["selector"], labels)
     assert svc["spec"]["ports"][0]["targetPort"] == "http"
+    # Behind the Service and an ingress, clients share a few proxy addresses: no per-address limit.
+    assert env_of(container_of(dep))["MASKATTN_MAX_CONNECTIONS_PER_IP"] == "0"
     pdb = objs[("PodDisruptionBudget", "maskattn")]
     assert matches(pdb["spec"]["selector"]["matchLabels"], labels)
     hpa = objs[("HorizontalPodAutoscaler", "maskattn")]

@@ -35,12 +35,14 @@ struct edit_args {
 	const char *out;
 	long threads;
 	int quiet;
+	int stats;
 	int help;
 };
 
 static const char usage[] =
-	"usage: maskattn edit --spec job.json --out result.mp4 [--threads N] [--quiet]\n"
-	"  file paths in the spec are relative to the spec file\n";
+	"usage: maskattn edit --spec job.json --out result.mp4 [--threads N] [--quiet] [--stats]\n"
+	"  file paths in the spec are relative to the spec file\n"
+	"  --stats prints the job's figures as one JSON line on stdout\n";
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -64,6 +66,7 @@ static int parse_args(int argc, char **argv, struct edit_args *a, char *err,
 		{ "--out", "MASKATTN_OUT", CLI_STRING, &a->out },
 		{ "--threads", "MASKATTN_THREADS", CLI_LONG, &a->threads },
 		{ "--quiet", "MASKATTN_QUIET", CLI_FLAG, &a->quiet },
+		{ "--stats", NULL, CLI_FLAG, &a->stats },
 		{ "--help", NULL, CLI_FLAG, &a->help },
 		{ 0 },
 	};
@@ -205,6 +208,19 @@ static int check_out(const struct paths *p, const char *out, char *err,
 	return 0;
 }
 
+/* The job's figures, for benchmarks: times per stage overlap. */
+static void print_stats(const struct pipe_job_result *r)
+{
+	printf("{\"frames\": %lld, \"seconds\": %.4f, \"fps\": %.3f, "
+	       "\"decode_seconds\": %.4f, \"attend_seconds\": %.4f, "
+	       "\"blend_seconds\": %.4f, \"encode_seconds\": %.4f, "
+	       "\"gflops\": %.3f, \"useful_share\": %.4f, "
+	       "\"attention_entropy_mean\": %.4f}\n", (long long)r->frames,
+	       r->seconds, r->fps, r->decode_seconds, r->attend_seconds,
+	       r->blend_seconds, r->encode_seconds, r->gflops, r->useful_share,
+	       r->attention_entropy_mean);
+}
+
 static int run(const api_spec *spec, const struct edit_args *a)
 {
 	struct paths p = { 0 };
@@ -237,6 +253,8 @@ static int run(const api_spec *spec, const struct edit_args *a)
 	if (show)
 		fprintf(stderr, "%s: %lld frames in %.1f s (%.1f fps)\n", a->out,
 			(long long)res.frames, res.seconds, res.fps);
+	if (a->stats)
+		print_stats(&res);
 	return 0;
 }
 

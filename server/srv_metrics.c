@@ -48,7 +48,7 @@ struct srv_metrics {
 
 static const char *const srv_op_names[SRV_OP_COUNT] = {
 	"create_job", "list_jobs", "get_job", "delete_job", "get_output",
-	"cancel_job", "healthz", "readyz", "metrics", "openapi", "not_found",
+	"cancel_job", "get_events", "healthz", "readyz", "metrics", "openapi", "not_found",
 	"method_not_allowed",
 };
 

@@ -19,10 +19,10 @@ enum srv_op {
 	SRV_OP_DELETE_JOB,
 	SRV_OP_GET_OUTPUT,
 	SRV_OP_CANCEL_JOB,
+	SRV_OP_GET_EVENTS,      /* GET /v1/jobs/{id}/events: Server-Sent Events */
 	SRV_OP_HEALTHZ,
 	SRV_OP_READYZ,
 	SRV_OP_METRICS,
-	SRV_OP_GET_EVENTS,      /* GET /v1/jobs/{id}/events: Server-Sent Events */
 	SRV_OP_OPENAPI,
 	SRV_OP_NOT_FOUND,       /* no such path (or a malformed job id) */
 	SRV_OP_BAD_METHOD,      /* the path exists, not with this method */

@@ -43,6 +43,7 @@
 #define FUZZ_MAX_UPLOAD (8 * 1024)
 /* As the server gives each connection (srv_http.c). */
 #define FUZZ_CONNECTION_MEMORY (128 * 1024)
+/* Longer Content-Type lines are skipped: a boundary has at most 70 bytes. */
 #define FUZZ_CTYPE_MAX 512
 /* MHD_run rounds without progress before the client stops sending. */
 #define FUZZ_STALL_ROUNDS 64
@@ -55,10 +56,10 @@ static char fuzz_root[] = "/dev/shm/fuzz_srv_upload.XXXXXX";
 /* Checks a finished upload against what srv_upload.h promises. */
 static void fuzz_check_upload(const srv_upload *up)
 {
-	const struct srv_part *part, *other;
+	const struct srv_part *part;
 	char path[PATH_MAX];
 	struct stat st;
-	size_t i, j, len;
+	size_t i, len;
 
 	if (srv_upload_spec(up, &len) && len > SRV_SPEC_MAX)
 		abort();
@@ -66,13 +67,9 @@ static void fuzz_check_upload(const srv_upload *up)
 		snprintf(path, sizeof(path), "%s/%s", srv_upload_dir(up), part->file);
 		if (stat(path, &st) || (uint64_t)st.st_size != part->size)
 			abort();
+		/* the first part of its name is this one: names are distinct */
 		if (!strcmp(part->name, "spec") || srv_upload_part(up, part->name) != part)
 			abort();
-		for (j = 0; j < i; j++) {
-			other = srv_upload_part_at(up, j);
-			if (!strcmp(other->name, part->name))
-				abort();
-		}
 	}
 	if (i > SRV_PARTS_MAX || strlen(srv_upload_hash(up)) != SRV_HASH_LEN)
 		abort();

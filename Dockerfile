@@ -22,7 +22,7 @@ RUN apt-get update \
         gcc make pkg-config binutils \
         libmicrohttpd-dev libcjson-dev nettle-dev libpng-dev libopenblas-dev \
         libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-        libhiredis-dev \
+        libhiredis-dev libcurl4-openssl-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -39,12 +39,12 @@ FROM debian:bookworm-slim
 # The runtime libraries of build/maskattn (its NEEDED entries, mapped to packages with
 # dpkg -S): libmicrohttpd, cJSON, nettle, libpng, OpenBLAS (pthread flavour), FFmpeg 5.1
 # (libavformat/libavcodec with libx264, libavutil, libswscale, libswresample) and
-# hiredis for the Redis store. curl runs the HEALTHCHECK.
+# hiredis for the Redis store, libcurl for webhooks. curl runs the HEALTHCHECK.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libmicrohttpd12 libcjson1 libnettle8 libpng16-16 libopenblas0-pthread \
         libavformat59 libavcodec59 libavutil57 libswscale6 libswresample4 \
-        libhiredis0.14 \
+        libhiredis0.14 libcurl4 \
         curl \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 maskattn \

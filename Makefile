@@ -12,13 +12,13 @@ SANITIZE ?=
 PYTHON   := /usr/bin/python3
 
 MODULES  := api masks attention pipeline server cli
-PKGS     := libmicrohttpd libcjson nettle libpng openblas libavformat libavcodec libavutil libswscale libswresample hiredis
+PKGS     := libmicrohttpd libcjson nettle libpng openblas libavformat libavcodec libavutil libswscale libswresample hiredis libcurl
 
 # Debian packages needed to build and test (checked by `deps`).
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev nettle-dev libpng-dev libopenblas-dev \
             libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
             libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy \
-            python3-jsonschema python3-yaml wrk libhiredis-dev redis-server haproxy \
+            python3-jsonschema python3-yaml wrk libhiredis-dev libcurl4-openssl-dev redis-server haproxy \
             clang libclang-rt-14-dev
 
 ARCH_FLAGS ?= -march=native

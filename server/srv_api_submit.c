@@ -10,6 +10,7 @@
 #include "api/api_spec.h"
 #include "pipeline/pipe_reader.h"
 #include "server/srv_api_submit.h"
+#include "server/srv_webhook.h"
 
 #define SRV_IDEM_KEY_MAX 255
 
@@ -282,6 +283,24 @@ static enum MHD_Result srv_submit_check_parts(struct srv_request *req,
 	return srv_submit_check_media(req, refs, n, frames, ok);
 }
 
+/* A webhook the service would not call is refused now (answered, false). */
+static bool srv_submit_check_webhook(struct srv_request *req, const api_spec *spec,
+				     enum MHD_Result *ret)
+{
+	char msg[320] = "";
+	int err;
+
+	if (!spec->webhook)
+		return true;
+	err = srv_webhooks_check(req->svc->webhooks, spec->webhook->url, msg, sizeof(msg));
+	if (err == -EPERM)
+		*ret = srv_submit_reject_field(req, 422, "invalid-spec",
+					       "The webhook cannot be used", "webhook.url", msg);
+	else if (err < 0)
+		*ret = srv_reply(req, 500, NULL);
+	return !err;
+}
+
 /*
  * Parses and checks the spec against the upload. Answers and returns NULL
  * when something is wrong; else the spec, owned by the caller.
@@ -308,6 +327,8 @@ static api_spec *srv_submit_check(struct srv_request *req, enum MHD_Result *ret)
 			      srv_reply(req, 500, NULL);
 		return NULL;
 	}
+	if (!srv_submit_check_webhook(req, spec, ret))
+		goto free_spec;
 	*ret = srv_submit_check_parts(req, spec, &frames, &ok);
 	if (!ok)
 		goto free_spec;

@@ -102,7 +102,23 @@ void srv_backend_progress(srv_backend *b, srv_job *job,
 int srv_backend_finish(srv_backend *b, srv_job *job, int ret,
 		       const struct pipe_job_result *res, const char *err)
 {
-	return b->ops->finish(b, job, ret, res, err);
+	int status = b->ops->finish(b, job, ret, res, err);
+
+	if (status >= 0 && srv_status_final((enum srv_status)status))
+		srv_backend_final(b, job);
+	return status;
+}
+
+void srv_backend_on_final(srv_backend *b, srv_backend_final_fn fn, void *opaque)
+{
+	b->on_final = fn;
+	b->final_opaque = opaque;
+}
+
+void srv_backend_final(srv_backend *b, const srv_job *job)
+{
+	if (b->on_final)
+		b->on_final(b->final_opaque, job);
 }
 
 void srv_backend_release(srv_backend *b, srv_job *job)

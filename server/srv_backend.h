@@ -70,10 +70,15 @@ struct srv_backend_ops {
 	void (*close)(srv_backend *b);
 };
 
+/* Told of a job (borrowed for the call) that has just become final here. */
+typedef void (*srv_backend_final_fn)(void *opaque, const srv_job *job);
+
 /* The part every implementation begins with. */
 struct srv_backend {
 	const struct srv_backend_ops *ops;
 	srv_dirs *dirs;                 /* owned by the implementation */
+	srv_backend_final_fn on_final;  /* NULL: none */
+	void *final_opaque;
 };
 
 /*
@@ -175,6 +180,17 @@ int srv_backend_finish(srv_backend *b, srv_job *job, int ret,
 
 /* Gives a taken job back. */
 void srv_backend_release(srv_backend *b, srv_job *job);
+
+/*
+ * Has fn called with opaque (borrowed, must outlive the backend) once for
+ * each job that becomes succeeded, failed or canceled through this process:
+ * a run it recorded, a cancel it made of a queued job, a job it failed for
+ * too many runs. Set it before the workers start.
+ */
+void srv_backend_on_final(srv_backend *b, srv_backend_final_fn fn, void *opaque);
+
+/* For implementations: job has just become final here. */
+void srv_backend_final(srv_backend *b, const srv_job *job);
 
 /* Wakes the srv_backend_take callers: no job is taken from now on. */
 void srv_backend_close(srv_backend *b);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/srv_config.h"
+#include "server/srv_allow.h"
 #include "server/srv_redis_url.h"
 
 #define SRV_ENV_PREFIX "MASKATTN_"
@@ -81,6 +82,12 @@ static const struct srv_opt srv_opts[] = {
 	SRV_OPT("reclaim-after", SRV_OPT_INT, reclaim_after, 2, 86400,
 		"with Redis: seconds before the job of a replica that went silent "
 		"is run by another [30]"),
+	SRV_OPT("webhook-secret", SRV_OPT_STRING, webhook_secret, 0, 0,
+		"key of the HMAC-SHA256 signing webhook deliveries; unset: jobs "
+		"with a webhook are refused [none]"),
+	SRV_OPT("webhook-allow", SRV_OPT_STRING, webhook_allow, 0, 0,
+		"comma-separated host names, host:port, addresses or CIDRs webhooks "
+		"may reach besides public addresses [none]"),
 };
 
 #define SRV_N_OPTS (sizeof(srv_opts) / sizeof(srv_opts[0]))
@@ -315,6 +322,7 @@ int srv_config_parse(struct srv_config *cfg, int argc, char **argv,
 		     char *err, size_t errlen)
 {
 	struct srv_redis_url url;
+	srv_allow *allow;
 	int ret;
 
 	ret = srv_config_defaults(cfg, cpus);
@@ -332,6 +340,14 @@ int srv_config_parse(struct srv_config *cfg, int argc, char **argv,
 		snprintf(err, errlen, "--data must name a directory, got \"\"");
 		return -EINVAL;
 	}
+	if (cfg->webhook_secret && !*cfg->webhook_secret) {
+		snprintf(err, errlen, "--webhook-secret must not be empty");
+		return -EINVAL;
+	}
+	ret = srv_allow_parse(cfg->webhook_allow, &allow, err, errlen);
+	if (ret < 0)
+		return ret;
+	srv_allow_free(allow);
 	return cfg->redis_url ? srv_redis_url_parse(cfg->redis_url, &url, err, errlen) : 0;
 }
 
@@ -340,9 +356,13 @@ void srv_config_release(struct srv_config *cfg)
 	free(cfg->data);
 	free(cfg->api_keys);
 	free(cfg->redis_url);
+	free(cfg->webhook_secret);
+	free(cfg->webhook_allow);
 	cfg->data = NULL;
 	cfg->api_keys = NULL;
 	cfg->redis_url = NULL;
+	cfg->webhook_secret = NULL;
+	cfg->webhook_allow = NULL;
 }
 
 void srv_config_usage(FILE *out)

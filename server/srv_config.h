@@ -44,6 +44,8 @@ struct srv_config {
 	uint64_t max_decoded;           /* bytes of all frames decoded, 1T */
 	char *redis_url;                /* owned, NULL: jobs kept locally */
 	int reclaim_after;              /* seconds before a silent replica's job is taken over, 30 */
+	char *webhook_secret;           /* owned, NULL: webhooks refused */
+	char *webhook_allow;            /* owned, NULL: public addresses only (srv_allow) */
 	bool help;                      /* --help was given */
 };
 

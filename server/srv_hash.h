@@ -1,6 +1,7 @@
 /*
  * srv_hash: SHA-256 (nettle) as lowercase hex, for API key hashes and
- * idempotency body fingerprints, and hex encoding.
+ * idempotency body fingerprints, HMAC-SHA256 for webhook signatures, and
+ * hex encoding.
  */
 #ifndef SRV_HASH_H
 #define SRV_HASH_H
@@ -21,6 +22,13 @@ void srv_hash_hex(char out[SRV_HASH_LEN + 1], const void *data, size_t len);
 
 /* Finishes ctx (which is reset) and writes its digest as hex. */
 void srv_hash_finish(struct sha256_ctx *ctx, char out[SRV_HASH_LEN + 1]);
+
+/*
+ * HMAC-SHA256 keyed by key of the n parts (concatenated), as hex. The
+ * key is what the operator configured, the parts what is signed.
+ */
+void srv_hmac_hex(char out[SRV_HASH_LEN + 1], const char *key,
+		  const char *const *parts, size_t n);
 
 /* Compares two hashes in time independent of where they differ. */
 bool srv_hash_equal(const char *a, const char *b);

@@ -57,6 +57,7 @@ static void srv_local_unqueued(struct srv_local *l, srv_job *job)
 	srv_store_save(l->store, job);
 	srv_log_job(job->id, "canceled", NULL);
 	srv_metrics_job(l->metrics, SRV_CANCELED, 0);
+	srv_backend_final(&l->base, job);
 	srv_store_put(l->store, job);
 }
 

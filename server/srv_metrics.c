@@ -44,6 +44,11 @@ struct srv_metrics {
 	uint64_t frames;
 	uint64_t jobs_ended[SRV_STATUS_COUNT];
 	struct srv_histogram job_duration;
+	uint64_t webhooks[SRV_WEBHOOK_OUTCOMES];
+};
+
+static const char *const srv_webhook_names[SRV_WEBHOOK_OUTCOMES] = {
+	"delivered", "retried", "failed", "refused",
 };
 
 static const char *const srv_op_names[SRV_OP_COUNT] = {
@@ -134,6 +139,13 @@ void srv_metrics_job(srv_metrics *m, enum srv_status status, double seconds)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void srv_metrics_webhook(srv_metrics *m, enum srv_webhook_outcome outcome)
+{
+	pthread_mutex_lock(&m->lock);
+	m->webhooks[outcome]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* The op's labels: op, method, route. */
 static void srv_op_labels(char *buf, size_t len, enum srv_op op)
 {
@@ -215,6 +227,17 @@ static void srv_render_jobs(struct srv_buf *b, const srv_metrics *m,
 		       (unsigned long long)m->frames);
 }
 
+static void srv_render_webhooks(struct srv_buf *b, const srv_metrics *m)
+{
+	size_t i;
+
+	srv_render_header(b, "maskattn_webhook_deliveries_total", "counter",
+			  "Webhook delivery attempts, by outcome.");
+	for (i = 0; i < SRV_WEBHOOK_OUTCOMES; i++)
+		srv_buf_printf(b, "maskattn_webhook_deliveries_total{outcome=\"%s\"} %llu\n",
+			       srv_webhook_names[i], (unsigned long long)m->webhooks[i]);
+}
+
 static void srv_render_gauges(struct srv_buf *b, const struct srv_gauges *g)
 {
 	srv_render_header(b, "maskattn_queue_depth", "gauge", "Jobs waiting for a worker.");
@@ -236,6 +259,7 @@ char *srv_metrics_render(srv_metrics *m, const struct srv_gauges *g)
 	pthread_mutex_lock(&m->lock);
 	srv_render_requests(&b, m);
 	srv_render_jobs(&b, m, g);
+	srv_render_webhooks(&b, m);
 	pthread_mutex_unlock(&m->lock);
 	srv_render_gauges(&b, g);
 	return srv_buf_take(&b);

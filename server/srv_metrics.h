@@ -19,6 +19,15 @@ struct srv_gauges {
 	int64_t workers_busy;
 };
 
+/* What became of one webhook delivery attempt. */
+enum srv_webhook_outcome {
+	SRV_WEBHOOK_DELIVERED,  /* answered 2xx */
+	SRV_WEBHOOK_RETRIED,    /* failed, tried again later */
+	SRV_WEBHOOK_FAILED,     /* failed for good (4xx, or out of tries) */
+	SRV_WEBHOOK_REFUSED,    /* the destination is not allowed */
+	SRV_WEBHOOK_OUTCOMES,
+};
+
 typedef struct srv_metrics srv_metrics;
 
 /* NULL when out of memory. */
@@ -34,6 +43,9 @@ void srv_metrics_frames(srv_metrics *m, int64_t frames);
 
 /* A job ended with status after running for seconds. */
 void srv_metrics_job(srv_metrics *m, enum srv_status status, double seconds);
+
+/* A webhook delivery attempt ended with outcome. */
+void srv_metrics_webhook(srv_metrics *m, enum srv_webhook_outcome outcome);
 
 /* The page, owned by the caller (free with free()); NULL when out of memory. */
 char *srv_metrics_render(srv_metrics *m, const struct srv_gauges *g);

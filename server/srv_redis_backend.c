@@ -559,7 +559,10 @@ static int srv_rb_cancel_job(struct srv_rb *rb, srv_job **job, int64_t deadline)
 	}
 	srv_job_free(*job);
 	*job = NULL;
-	return srv_rb_wait(rb, id, deadline, job);
+	ret = srv_rb_wait(rb, id, deadline, job);
+	if (!ret && answer == 1)
+		srv_backend_final(&rb->base, *job);
+	return ret;
 }
 
 static int srv_rb_cancel(srv_backend *b, const char *id, const char *owner,
@@ -765,6 +768,19 @@ static int srv_rb_started(struct srv_rb *rb, const struct srv_rb_entry *e,
 	return 1;
 }
 
+/* Job id was failed here for too many runs: logged, counted, told. */
+static void srv_rb_failed_runs(struct srv_rb *rb, const char *id)
+{
+	srv_job *job;
+
+	srv_log_job(id, "failed", "started too many times without finishing");
+	srv_metrics_job(rb->metrics, SRV_FAILED, 0);
+	if (srv_rb_read(rb, id, &job) < 0)
+		return;
+	srv_backend_final(&rb->base, job);
+	srv_job_free(job);
+}
+
 /* Starts entry e's job here: 1 with *out when it is to run, 0 when not. */
 static int srv_rb_start(struct srv_rb *rb, const struct srv_rb_entry *e,
 			srv_job **out)
@@ -787,11 +803,9 @@ static int srv_rb_start(struct srv_rb *rb, const struct srv_rb_entry *e,
 	answer = srv_rb_answer(reply);
 	if (answer == 1 && reply->elements == 4)
 		ret = srv_rb_started(rb, e, attempt, reply, out);
-	if (answer == 2) {
-		srv_log_job(e->job, "failed", "started too many times without finishing");
-		srv_metrics_job(rb->metrics, SRV_FAILED, 0);
-	}
 	freeReplyObject(reply);
+	if (answer == 2)
+		srv_rb_failed_runs(rb, e->job);
 	return ret;
 }
 

@@ -11,6 +11,7 @@
 #include "server/srv_http.h"
 #include "server/srv_log.h"
 #include "server/srv_service.h"
+#include "server/srv_webhook.h"
 
 /* The media limits in the pipeline's terms. */
 static void srv_service_limits(struct pipe_limits *lim, const struct srv_config *cfg)
@@ -80,6 +81,10 @@ int srv_service_create(const struct srv_config *cfg, srv_service **out,
 			       errlen);
 	if (ret < 0)
 		goto free_service;
+	ret = srv_webhooks_create(cfg, svc->metrics, &svc->webhooks, err, errlen);
+	if (ret < 0)
+		goto free_service;
+	srv_backend_on_final(svc->backend, srv_webhooks_job, svc->webhooks);
 	ret = srv_service_start_pool(svc);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot start the workers: %s", strerror(-ret));
@@ -134,6 +139,7 @@ void srv_service_free(srv_service *svc)
 	if (svc->backend)
 		srv_backend_close(svc->backend);
 	srv_pool_free(svc->pool);
+	srv_webhooks_free(svc->webhooks);
 	srv_backend_free(svc->backend);
 	srv_metrics_free(svc->metrics);
 	srv_auth_free(svc->auth);

@@ -19,6 +19,7 @@
 struct MHD_Daemon;
 struct srv_conns;
 struct srv_events;
+struct srv_webhooks;
 
 /* A process's name among the replicas: <host>-<pid>-<random>, and its NUL. */
 #define SRV_NODE_LEN 96
@@ -34,6 +35,7 @@ typedef struct srv_service {
 	struct MHD_Daemon *daemon;
 	struct srv_conns *conns;        /* deadlines of the daemon's connections */
 	struct srv_events *events;      /* the event streams' thread */
+	struct srv_webhooks *webhooks;  /* the webhook deliveries' thread */
 	atomic_bool ready;              /* the store is loaded, jobs queued */
 	atomic_bool draining;           /* shutting down: no new jobs */
 } srv_service;

@@ -52,7 +52,32 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.log_level, SRV_LOG_INFO);
 	assert_null(cfg.redis_url);
 	assert_int_equal(cfg.reclaim_after, 30);
+	assert_null(cfg.webhook_secret);
+	assert_null(cfg.webhook_allow);
 	assert_false(cfg.help);
+	srv_config_release(&cfg);
+}
+
+static void test_webhook_settings(void **state)
+{
+	static const char *const env[] = { "MASKATTN_WEBHOOK_SECRET", "s3cret",
+					    "MASKATTN_WEBHOOK_ALLOW", "10.0.0.0/8", NULL };
+	char *args[] = { "--webhook-allow", "127.0.0.1,hooks.internal:8443" };
+	char *bad[] = { "--webhook-allow", "10.0.0.0/40" };
+	char *empty[] = { "--webhook-secret=" };
+	struct srv_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&cfg, env, 2, args, err), 0);
+	assert_string_equal(cfg.webhook_secret, "s3cret");
+	assert_string_equal(cfg.webhook_allow, "127.0.0.1,hooks.internal:8443");
+	srv_config_release(&cfg);
+	assert_int_equal(parse(&cfg, NULL, 2, bad, err), -EINVAL);
+	assert_non_null(strstr(err, "10.0.0.0/40"));
+	srv_config_release(&cfg);
+	assert_int_equal(parse(&cfg, NULL, 1, empty, err), -EINVAL);
+	assert_non_null(strstr(err, "--webhook-secret"));
 	srv_config_release(&cfg);
 }
 
@@ -178,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_threads_at_least_one),
 		cmocka_unit_test(test_errors_name_the_setting),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_webhook_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

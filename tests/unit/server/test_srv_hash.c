@@ -28,10 +28,22 @@ static void test_sha256(void **state)
 	assert_false(srv_hash_equal("", ""));
 }
 
+/* RFC 4231, test case 2; the message given in two parts. */
+static void test_hmac(void **state)
+{
+	const char *parts[] = { "what do ya want ", "for nothing?" };
+	char hex[SRV_HASH_LEN + 1];
+
+	(void)state;
+	srv_hmac_hex(hex, "Jefe", parts, 2);
+	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_hmac),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@ static void test_routes(void **state)
 	expect("DELETE", "/v1/jobs/" ID, SRV_OP_DELETE_JOB, "/v1/jobs/{id}");
 	expect("GET", "/v1/jobs/" ID "/output", SRV_OP_GET_OUTPUT, "/v1/jobs/{id}/output");
 	expect("POST", "/v1/jobs/" ID "/cancel", SRV_OP_CANCEL_JOB, "/v1/jobs/{id}/cancel");
+	expect("HEAD", "/v1/jobs/" ID "/events", SRV_OP_GET_EVENTS, "/v1/jobs/{id}/events");
 	expect("GET", "/healthz", SRV_OP_HEALTHZ, "/healthz");
 	expect("GET", "/readyz", SRV_OP_READYZ, "/readyz");
 	expect("GET", "/metrics", SRV_OP_METRICS, "/metrics");

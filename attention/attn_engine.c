@@ -152,6 +152,14 @@ float attn_score_scale(int d, float temperature, float sigma2)
 	return 1.0f / ((float)d * temperature * SCALE_UNIT * s2);
 }
 
+void attn_entropy_map_clear(struct attn_frame_info *info, int width, int height)
+{
+	size_t n = (size_t)width * height;
+
+	for (size_t i = 0; info && info->entropy_map && i < n; i++)
+		info->entropy_map[i] = NAN;
+}
+
 void attn_blend(const float *src, const float *attn, const float *mask,
 		float weight, size_t n, float *out)
 {

@@ -38,6 +38,11 @@ struct attn_frame_info {
 	double entropy_sum;         /* over the final pass's queries */
 	long long queries;
 	struct attn_stats stats;    /* over every pass and level */
+	float *entropy_map;         /* NULL, or width * height floats the caller
+				     * provides (and owns): the final pass's
+				     * entropy of each query at its pixel, NaN
+				     * at pixels that made no query (outside the
+				     * mask) */
 };
 
 int attn_engine_create(const struct attn_params *params, attn_engine **out);
@@ -66,6 +71,9 @@ int attn_propagate(attn_engine *e, int t, const struct attn_yuv8 *src,
 int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 		   const struct attn_keyframe *refs, int n_refs, attn_frame *result,
 		   struct attn_frame_info *info);
+
+/* Fills info's entropy_map (when it has one) with NaN: no query yet. */
+void attn_entropy_map_clear(struct attn_frame_info *info, int width, int height);
 
 /* out = src + weight * mask * (attn - src), n values; mask NULL: 1. */
 void attn_blend(const float *src, const float *attn, const float *mask,

@@ -1016,8 +1016,14 @@ static void recentre(const struct frame_work *w, struct level_pass *lp)
 
 static void add_entropy(const struct frame_work *w, const struct level_pass *lp)
 {
-	for (int i = 0; i < lp->q->n; i++)
+	float *map = w->info->entropy_map;
+	int width = w->src.base->width;
+
+	for (int i = 0; i < lp->q->n; i++) {
 		w->info->entropy_sum += lp->entropy[i];
+		if (map)
+			map[(size_t)lp->q->y[i] * width + lp->q->x[i]] = lp->entropy[i];
+	}
 	w->info->queries += lp->q->n;
 }
 
@@ -1083,6 +1089,7 @@ int attn_propagate(attn_engine *e, int t, const struct attn_yuv8 *src,
 	if (n_keys < 1 || n_keys > ATTN_MAX_SLOTS || result->planes < 3 ||
 	    result->width != src->width || result->height != src->height)
 		return -EINVAL;
+	attn_entropy_map_clear(info, src->width, src->height);
 	ret = work_setup(&w, e, t, src, keys, n_keys, mask);
 	if (ret < 0)
 		goto out_release;

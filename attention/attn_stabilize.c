@@ -331,8 +331,11 @@ static int run_steps(attn_engine *e, const struct attn_yuv8 *t_frame,
 		if (ret >= 0)
 			scatter_result(q, out, result);
 	}
-	for (int i = 0; ret >= 0 && i < q->n; i++)
+	for (int i = 0; ret >= 0 && i < q->n; i++) {
 		info->entropy_sum += ent[i];
+		if (info->entropy_map)
+			info->entropy_map[(size_t)q->y[i] * result->width + q->x[i]] = ent[i];
+	}
 	if (ret >= 0)
 		info->queries += q->n;
 	free(out);
@@ -353,6 +356,7 @@ int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 	if (!cur || k > 15 || result->width != cur->width ||
 	    result->height != cur->height || result->planes < 3)
 		return -EINVAL;
+	attn_entropy_map_clear(info, cur->width, cur->height);
 	n_src = collect_sources(t, window, k, refs, n_refs, src);
 	ret = attn_cover_floats(cur, &t_mask);
 	if (ret >= 0)

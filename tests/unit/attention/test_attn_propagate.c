@@ -204,6 +204,69 @@ static void test_moved_object_carries_the_edit(void **state)
 	key_free(&k);
 }
 
+/* Fills columns [x0, x1) of f with uniform noise from rng. */
+static void noise_fill(attn_frame *f, int x0, int x1, struct test_rng *rng)
+{
+	for (int c = 0; c < 3; c++)
+		for (int y = 0; y < f->height; y++)
+			for (int x = x0; x < x1; x++)
+				attn_plane(f, c)[y * f->width + x] = rng_uniform(rng);
+}
+
+/*
+ * The entropy map of frame 1, both frames noise: low where frame 1 is the
+ * keyframe exactly (the left half), high where its noise is new (the right
+ * half), NaN outside the mask.
+ */
+static void test_entropy_map(void **state)
+{
+	struct scene s = scene_make(W, H);
+	struct key k = key_make(&s, 0);
+	struct attn_keyframe kf;
+	attn_engine *e = propagate_engine(2, 2);
+	float *mask = plane_new(W, H), *same = plane_new(W, H), *fresh = plane_new(W, H);
+	float *cov = plane_new(W, H), *map = plane_new(W, H);
+	struct attn_frame_info info = { .entropy_map = map };
+	struct test_rng key_rng = { 11 }, new_rng = { 12 };
+	attn_frame *cur, *res;
+	double low, high;
+
+	(void)state;
+	rect_mask(k.mask, W, H, 0, 0, W, H);
+	noise_fill(k.src, 0, W, &key_rng);
+	free(k.src8.samples);
+	free((void *)k.src8.view.cover);
+	k.src8 = yuv8_quantize(k.src);
+	k.src8.view.cover = cover8(k.mask, W, H);
+	kf = key_kf(&k);
+	assert_int_equal(attn_frame_clone(k.src, &cur), 0);
+	noise_fill(cur, W / 2, W, &new_rng);
+	rect_mask(mask, W, H, 4, 4, W - 4, H - 4);
+	rect_mask(same, W, H, 12, 12, W / 2 - 12, H - 12);
+	rect_mask(fresh, W, H, W / 2 + 12, 12, W - 12, H - 12);
+	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
+	assert_int_equal(propagate(e, 1, cur, &kf, 1, mask, res, cov, &info), 0);
+	for (int i = 0; i < W * H; i++)
+		assert_true(mask[i] > 0.5f ? isfinite(map[i]) && map[i] >= 0.0f : isnan(map[i]));
+	low = plane_mean(map, (size_t)W * H, same);
+	high = plane_mean(map, (size_t)W * H, fresh);
+	print_message("entropy: exact match %.3f, new noise %.3f, log(keys in a window) %.3f\n",
+		      low, high, log(17.0 * 17.0));
+	assert_true(low < 0.1);
+	assert_true(high > 1.0);
+	assert_true(fabs(info.entropy_sum - plane_mean(map, (size_t)W * H, mask) * info.queries) <
+		    1e-3 * info.entropy_sum);
+	attn_frame_free(res);
+	attn_frame_free(cur);
+	attn_engine_free(e);
+	free(mask);
+	free(same);
+	free(fresh);
+	free(cov);
+	free(map);
+	key_free(&k);
+}
+
 /* A given soft mask comes back as the coverage, bit for bit. */
 static void test_coverage_is_the_given_mask(void **state)
 {
@@ -383,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_single_level_frame_returns_the_edit),
 		cmocka_unit_test(test_moved_object_carries_the_edit),
 		cmocka_unit_test(test_coverage_is_the_given_mask),
+		cmocka_unit_test(test_entropy_map),
 		cmocka_unit_test(test_tracking_follows_the_object),
 		cmocka_unit_test(test_nearer_keyframe_dominates),
 		cmocka_unit_test(test_thread_count_does_not_change_the_result),

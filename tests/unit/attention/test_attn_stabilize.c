@@ -190,6 +190,33 @@ static void test_bad_arguments(void **state)
 	clip_free(&c);
 }
 
+/* The entropy map: each query's entropy inside the mask, NaN outside. */
+static void test_entropy_map(void **state)
+{
+	struct clip c = clip_make();
+	attn_engine *e = stabilize_engine(2);
+	const struct attn_yuv8 *win[2 * K + 1];
+	float *map = plane_new(W, H);
+	struct attn_frame_info info = { .entropy_map = map };
+	double sum = 0;
+	attn_frame *res;
+
+	(void)state;
+	for (int d = -K; d <= K; d++)
+		win[d + K] = &c.frame8[2 + d].view;
+	assert_int_equal(attn_frame_create(W, H, 3, &res), 0);
+	assert_int_equal(attn_stabilize(e, 2, win, NULL, 0, res, &info), 0);
+	for (int i = 0; i < W * H; i++) {
+		assert_true(c.mask[i] > 0.5f ? isfinite(map[i]) && map[i] >= 0.0f : isnan(map[i]));
+		sum += c.mask[i] > 0.5f ? map[i] : 0.0;
+	}
+	assert_true(fabs(sum - info.entropy_sum) < 1e-3 * info.entropy_sum);
+	attn_frame_free(res);
+	attn_engine_free(e);
+	free(map);
+	clip_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_clip_start_and_reference),
 		cmocka_unit_test(test_thread_count_does_not_change_the_result),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_entropy_map),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

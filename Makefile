@@ -124,6 +124,17 @@ e2e: $(BIN) $(OPENAPI_NPM)
 test-cluster: $(BIN)
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/cluster $(PYTEST_ARGS)
 
+# Soak (tests/soak/soak.py): the server under mixed traffic on loopback, its memory
+# and descriptors watched. `make soak` runs SOAK_SECONDS (15 minutes); `make test`
+# runs test-soak, a one-minute one.
+.PHONY: soak test-soak
+SOAK_SECONDS ?= 900
+soak: $(BIN)
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) tests/soak/soak.py --seconds $(SOAK_SECONDS)
+
+test-soak: $(BIN)
+	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak $(PYTEST_ARGS)
+
 quality: $(BIN)
 	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s -p no:cacheprovider --rootdir=tests/bench tests/bench/test_quality.py $(PYTEST_ARGS)
 
@@ -141,6 +152,7 @@ test: all
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory test-deploy
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
+	@$(MAKE) --no-print-directory test-soak
 
 # Deployment files (tests/deploy): deploy/k8s against the Kubernetes API schemas and
 # deploy/compose.yaml against the Compose specification (npm, pinned by

@@ -8,6 +8,8 @@
  * - Its body gets the timeout plus one second per SRV_CONNS_MIN_RATE bytes
  *   received, so it must average that rate once the timeout has passed.
  * - While an answer is sent only MHD's idle timeout applies.
+ * Each deadline falls a second after MHD's idle timeout would close the
+ * same connection had it sent nothing, so idle ones are MHD's to close.
  *
  * A thread checks the deadlines every SRV_CONNS_SWEEP_MS and shuts down
  * the socket of each connection past its own (shutdown, not close: MHD

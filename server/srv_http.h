@@ -1,6 +1,7 @@
 /*
  * srv_http: the libmicrohttpd daemon: an internal epoll thread pool, the
- * connection limit and idle timeout from the configuration, one request
+ * connection limits (all, per address, open files) and timeouts from the
+ * configuration (idle in MHD, slow requests in srv_conns), one request
  * context per request (routing, authentication, dispatch to the handlers)
  * and, when a request ends for any reason (answered, failed, client gone),
  * its metrics, its log line and the release of what it held.

@@ -82,8 +82,8 @@ int attn_queries_from_mask(const float *mask, int width, int height,
 struct ktile {
 	int nk;
 	float *k;               /* npad x d */
-	float *kterm;           /* npad */
-	float *vt;              /* dv x npad */
+	float *kterm;           /* npad, and ATTN_LANES more (direct runs read on) */
+	float *vt;              /* dv x npad, and ATTN_LANES more */
 	float *kx, *ky;         /* npad, or NULL */
 };
 
@@ -93,8 +93,8 @@ static int ktile_alloc(struct ktile *t, int cap, int d, int dv, int with_pos)
 	int npad = attn_pad(cap);
 
 	t->k = calloc((size_t)npad * d, sizeof(float));
-	t->kterm = malloc(sizeof(float) * npad);
-	t->vt = calloc((size_t)npad * dv, sizeof(float));
+	t->kterm = calloc(npad + ATTN_LANES, sizeof(float));
+	t->vt = calloc((size_t)npad * dv + ATTN_LANES, sizeof(float));
 	t->kx = with_pos ? calloc(npad, sizeof(float)) : NULL;
 	t->ky = with_pos ? calloc(npad, sizeof(float)) : NULL;
 	if (!t->k || !t->kterm || !t->vt || (with_pos && (!t->kx || !t->ky)))
@@ -152,6 +152,8 @@ static int dense_prepare(const struct attn_dense *src, int d, int dv, float scal
 
 struct scratch {
 	float *qf;              /* block queries' features */
+	float *kt;              /* window key features transposed, for direct runs */
+	float *work;            /* direct runs' scratch */
 	float *max, *sum, *ent, *acc;
 	float *s;               /* score tile */
 	float *kbias;           /* window key biases */
@@ -161,6 +163,7 @@ struct scratch {
 
 struct run {
 	const struct attn_job *job;
+	float log8[256];        /* log(m / 255) of an 8-bit mask, ATTN_NEG at 0 */
 	int d, bmax;
 	int tile_keys;
 	struct ktile **dense_tiles;
@@ -171,6 +174,8 @@ struct run {
 static void scratch_release(struct scratch *s)
 {
 	free(s->qf);
+	free(s->kt);
+	free(s->work);
 	free(s->max);
 	free(s->sum);
 	free(s->ent);
@@ -180,11 +185,16 @@ static void scratch_release(struct scratch *s)
 	ktile_release(&s->win);
 }
 
-static int scratch_alloc(struct scratch *s, int bmax, int d, int dv, int tile_keys)
+static int scratch_alloc(struct scratch *s, int bmax, int d, int dv, int tile_keys,
+			 int radius)
 {
 	int npad = attn_pad(tile_keys);
 
 	s->qf = malloc(sizeof(float) * bmax * d);
+	s->kt = calloc((size_t)d * (npad + ATTN_LANES), sizeof(float));
+	s->work = malloc(sizeof(float) * attn_direct_work(radius, dv ? dv : 1));
+	if (!s->kt || !s->work)
+		return -ENOMEM;
 	s->max = malloc(sizeof(float) * bmax);
 	s->sum = malloc(sizeof(float) * bmax);
 	s->ent = malloc(sizeof(float) * bmax);
@@ -209,8 +219,10 @@ static struct attn_state sub_state(struct scratch *s, int dv, int a, int b)
 static void fold(struct scratch *s, const struct attn_tile *t,
 		 struct attn_state *st)
 {
-	s->useful += attn_tile_update(t, s->s, st);
-	s->scores += (long long)t->nq * attn_pad(t->nk);
+	long computed;
+
+	s->useful += attn_tile_update(t, s->s, st, &computed);
+	s->scores += computed;
 }
 
 static void run_dense(const struct run *r, struct scratch *s, int src, int q0,
@@ -246,6 +258,9 @@ static void gather_rect(const struct run *r, struct scratch *s,
 	if (r->job->scale != 0.0f) {
 		attn_feat_rect(&w->keys, x0, y0, x1, y1, kt->k);
 		memset(kt->k + (size_t)nk * r->d, 0, sizeof(float) * (npad - nk) * r->d);
+		for (int c = 0; c < r->d; c++)
+			for (int i = 0; i < nk; i++)
+				s->kt[(size_t)c * (npad + ATTN_LANES) + i] = kt->k[(size_t)i * r->d + c];
 	}
 	for (int y = y0; y <= y1; y++) {
 		for (int x = x0; x <= x1; x++, j++) {
@@ -258,7 +273,7 @@ static void gather_rect(const struct run *r, struct scratch *s,
 			else if (w->mask)
 				s->kbias[j] = w->mask[p] > 0.0f ? logf(w->mask[p]) : ATTN_NEG;
 			else if (w->mask8)
-				s->kbias[j] = w->mask8[p] ? logf(w->mask8[p] / 255.0f) : ATTN_NEG;
+				s->kbias[j] = r->log8[w->mask8[p]];
 			for (int c = 0; c < dv && !w->values; c++)
 				kt->vt[(size_t)c * npad + j] = w->value8[c] ?
 					w->value8[c][p] * (1.0f / 255.0f) : w->value[c][p];
@@ -323,6 +338,11 @@ static void run_window_rect(const struct run *r, struct scratch *s,
 				.nq = b - a, .nk = s->win.nk, .d = r->d,
 				.scale = r->job->scale, .tile_bias = w->bias_all,
 				.radius = w->radius, .lambda = w->lambda,
+				.rect_x0 = x, .rect_y0 = y,
+				.rect_w = r->job->gemm_windows ? 0 : x1 - x + 1,
+				.rect_h = y1 - y + 1, .dv = r->job->dv,
+				.kt = s->kt, .kt_stride = s->win.nk ? attn_pad(s->win.nk) + ATTN_LANES : 0,
+				.work = s->work,
 			};
 			fold(s, &tile, &st);
 		}
@@ -381,6 +401,17 @@ static int largest_block(const attn_queries *q)
 	return m;
 }
 
+/* The largest window radius of the job's windows that may run directly. */
+static int largest_radius(const struct attn_job *job)
+{
+	int m = 0;
+
+	for (int i = 0; i < job->n_windows; i++)
+		if (job->windows[i].radius > m && 2 * job->windows[i].radius + 1 <= ATTN_LANES)
+			m = job->windows[i].radius;
+	return m;
+}
+
 static void run_release(struct run *r, int threads, int n_dense)
 {
 	for (int i = 0; i < n_dense && r->dense_tiles; i++) {
@@ -400,6 +431,9 @@ static int run_prepare(struct run *r, const struct attn_job *job, int threads)
 	int ret = -ENOMEM;
 
 	r->job = job;
+	r->log8[0] = ATTN_NEG;
+	for (int m = 1; m < 256; m++)
+		r->log8[m] = logf(m / 255.0f);
 	r->d = attn_feat_dim(job->queries);
 	r->bmax = largest_block(job->q);
 	r->tile_keys = job->tile_keys > 0 ? job->tile_keys : TILE_KEYS;
@@ -417,7 +451,7 @@ static int run_prepare(struct run *r, const struct attn_job *job, int threads)
 	}
 	for (int i = 0; i < threads; i++) {
 		ret = scratch_alloc(&r->scratch[i], r->bmax, r->d, job->dv,
-				    r->tile_keys);
+				    r->tile_keys, largest_radius(job));
 		if (ret < 0)
 			return ret;
 	}

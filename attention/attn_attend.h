@@ -85,6 +85,8 @@ struct attn_job {
 	const struct attn_window *windows;
 	int n_windows;
 	int tile_keys;          /* keys per GEMM tile, 0: the default (512) */
+	int gemm_windows;       /* 1: small windows run as GEMM tiles too, not
+				 * directly (to compare the two) */
 	float *out;             /* q->n x dv, written */
 	float *entropy;         /* q->n, written; may be NULL */
 };

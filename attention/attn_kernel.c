@@ -85,16 +85,18 @@ static void rescale(struct attn_state *st, int i, float new_max)
 	st->max[i] = new_max;
 }
 
-/* exp(s - max) of row i in place; adds into sum, entropy sum and values. */
-static void row_accumulate(const struct attn_tile *t, struct attn_state *st,
-			   int i, float *s)
+/*
+ * exp(s - max) of row i's n scores in place (n a multiple of the lanes);
+ * adds into sum, entropy sum and, weighted, the values (dv rows of stride).
+ */
+static void row_fold(struct attn_state *st, int i, float *s, const float *values,
+		     int stride, int n)
 {
-	int npad = attn_pad(t->nk);
 	vf m = vf_set(st->max[i]);
 	vf vsum = vf_set(0.0f), vent = vf_set(0.0f);
 	float *acc = st->acc + (size_t)i * st->dv;
 
-	for (int j = 0; j < npad; j += ATTN_LANES) {
+	for (int j = 0; j < n; j += ATTN_LANES) {
 		vf x = vf_load(s + j) - m;
 		vf e = vf_exp(x);
 
@@ -105,23 +107,129 @@ static void row_accumulate(const struct attn_tile *t, struct attn_state *st,
 	st->sum[i] += vf_hsum(vsum);
 	st->ent[i] += vf_hsum(vent);
 	for (int c = 0; c < st->dv; c++) {
-		const float *v = t->vt + (size_t)c * npad;
+		const float *v = values + (size_t)c * stride;
 		vf dot = vf_set(0.0f);
 
-		for (int j = 0; j < npad; j += ATTN_LANES)
+		for (int j = 0; j < n; j += ATTN_LANES)
 			dot += vf_load(s + j) * vf_load(v + j);
 		acc[c] += vf_hsum(dot);
 	}
 }
 
+/* Bounds of query i's window inside the rectangle; empty: xa > xb. */
+struct span {
+	int xa, xb, ya, yb;
+};
+
+static struct span window_span(const struct attn_tile *t, int i)
+{
+	int rx = (int)roundf(t->cx[i]), ry = (int)roundf(t->cy[i]), r = t->radius;
+	int x1 = t->rect_x0 + t->rect_w - 1, y1 = t->rect_y0 + t->rect_h - 1;
+
+	return (struct span){
+		.xa = rx - r > t->rect_x0 ? rx - r : t->rect_x0,
+		.xb = rx + r < x1 ? rx + r : x1,
+		.ya = ry - r > t->rect_y0 ? ry - r : t->rect_y0,
+		.yb = ry + r < y1 ? ry + r : y1,
+	};
+}
+
+/*
+ * Row i's window, one row segment of at most ATTN_LANES keys at a time:
+ * scores into s and values into cv (dv rows of stride), compacted (each
+ * segment's vector is stored where the last one's valid lanes end). Keys
+ * masked out score ATTN_NEG. Returns the keys visited, *useful those not
+ * masked, *max the largest score.
+ */
+static int window_gather(const struct attn_tile *t, int i, struct span sp,
+			 float *s, float *cv, int stride, long *useful, float *max)
+{
+	int npad = attn_pad(t->nk), dv = t->dv, n = 0, len = sp.xb - sp.xa + 1;
+	const float *q = t->q + (size_t)i * t->d;
+	float bias = t->tile_bias + (t->qbias ? t->qbias[i] : 0.0f);
+	vf lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	vf neg = vf_set(ATTN_NEG), vmax = neg, two = vf_set(2.0f * t->scale);
+	vf dx = lanes + vf_set((float)sp.xa - t->cx[i]);
+	vf lam = vf_set(t->lambda);
+	vi valid = lanes < vf_set((float)len);
+
+	for (int y = sp.ya; y <= sp.yb; y++, n += len) {
+		int j = (y - t->rect_y0) * t->rect_w + (sp.xa - t->rect_x0);
+		float dy = (float)y - t->cy[i];
+		vf kterm = vf_load(t->kterm + j), v = vf_set(0.0f);
+		vi in;
+
+		for (int c = 0; t->scale != 0.0f && c < t->d; c++)
+			v += q[c] * vf_load(t->kt + (size_t)c * t->kt_stride + j);
+		v = two * v + kterm + bias;
+		v -= lam * (dx * dx + dy * dy);
+		in = (kterm > 0.5f * ATTN_NEG) & valid;
+		v = vf_select(in, v, neg);
+		*useful += vi_count(in);
+		vmax = vf_max(vmax, v);
+		vf_store(s + n, v);
+		for (int c = 0; c < dv; c++)
+			vf_store(cv + (size_t)c * stride + n,
+				 vf_load(t->vt + (size_t)c * npad + j));
+	}
+	for (int k = n; k % ATTN_LANES; k++) {
+		s[k] = ATTN_NEG;
+		for (int c = 0; c < dv; c++)
+			cv[(size_t)c * stride + k] = 0.0f;
+	}
+	*max = vf_hmax(vmax);
+	return n;
+}
+
+/* Row i of a rectangle tile, visiting its window only; returns the keys seen. */
+static long window_row(const struct attn_tile *t, struct attn_state *st, int i,
+		       float *work)
+{
+	struct span sp = window_span(t, i);
+	int stride = (2 * t->radius + 1) * (2 * t->radius + 1) + 2 * ATTN_LANES;
+	float *s = work, *cv = work + stride, row_max;
+	long useful = 0;
+	int n;
+
+	if (sp.xa > sp.xb || sp.ya > sp.yb)
+		return 0;
+	n = window_gather(t, i, sp, s, cv, stride, &useful, &row_max);
+	if (row_max <= 0.5f * ATTN_NEG)
+		return useful;
+	if (row_max > st->max[i])
+		rescale(st, i, row_max);
+	row_fold(st, i, s, cv, stride, attn_pad(n));
+	return useful;
+}
+
+/* A rectangle tile is run directly when the windows cover at most half of it. */
+static int runs_direct(const struct attn_tile *t)
+{
+	long side = 2L * t->radius + 1;
+
+	return t->rect_w > 0 && t->kt && t->work && t->radius >= 0 &&
+	       side <= ATTN_LANES &&
+	       2 * side * side <= (long)t->rect_w * t->rect_h;
+}
+
 long attn_tile_update(const struct attn_tile *t, float *scores,
-		      struct attn_state *st)
+		      struct attn_state *st, long *computed)
 {
 	int npad = attn_pad(t->nk);
 	long useful = 0;
 
-	if (t->nq <= 0 || t->nk <= 0)
+	if (t->nq <= 0 || t->nk <= 0) {
+		if (computed)
+			*computed = 0;
 		return 0;
+	}
+	if (runs_direct(t)) {
+		for (int i = 0; i < t->nq; i++)
+			useful += window_row(t, st, i, t->work);
+		if (computed)
+			*computed = useful;
+		return useful;
+	}
 	if (t->scale != 0.0f)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nq, npad,
 			    t->d, 2.0f * t->scale, t->q, t->d, t->k, t->d, 0.0f,
@@ -136,8 +244,10 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 			continue;       /* no key of this tile is in i's window */
 		if (row_max > st->max[i])
 			rescale(st, i, row_max);
-		row_accumulate(t, st, i, s);
+		row_fold(st, i, s, t->vt, npad, npad);
 	}
+	if (computed)
+		*computed = (long)t->nq * npad;
 	return useful;
 }
 

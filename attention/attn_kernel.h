@@ -11,6 +11,14 @@
  * over the score tile. A scale of 0 leaves appearance out (no GEMM; the
  * features are not read). Tiles may come in any number; the state carries the
  * softmax across them, so several key sets share one joint softmax.
+ *
+ * A tile whose keys are a rectangle of pixels (rect_w > 0, kt and work
+ * given), with windows at most 15 pixels across (radius <= 7: a window row
+ * fits one vector) covering at most half of it, is run directly instead:
+ * each query visits only the keys of its own window, a row of them per
+ * vector, q.k computed there from the transposed features, so no score
+ * outside a window is computed. vt (and kterm) must be readable
+ * ATTN_LANES floats past nk_pad.
  */
 #ifndef ATTN_KERNEL_H
 #define ATTN_KERNEL_H
@@ -46,7 +54,21 @@ struct attn_tile {
 	float tile_bias;
 	int radius;             /* < 0: no window */
 	float lambda;           /* 0: no prior */
+	int rect_x0, rect_y0;   /* with rect_w > 0: key j is pixel */
+	int rect_w, rect_h;     /* (x0 + j % w, y0 + j / w), kx/ky agree */
+	int dv;                 /* values per key (direct runs) */
+	const float *kt;        /* direct runs: d rows of kt_stride features, */
+	int kt_stride;          /* key j at column j, ATTN_LANES readable past nk */
+	float *work;            /* direct runs: attn_direct_work(radius, dv) floats */
 };
+
+/* Scratch floats a direct run needs. */
+static inline int attn_direct_work(int radius, int dv)
+{
+	int side = 2 * radius + 1;
+
+	return (dv + 1) * (side * side + 2 * ATTN_LANES);
+}
 
 static inline int attn_pad(int n)
 {
@@ -62,10 +84,11 @@ void attn_state_reset(struct attn_state *st);
 
 /*
  * Folds one tile into st. scores is scratch of nq * nk_pad floats.
- * Returns how many scores fell inside the windows (the useful ones).
+ * Returns how many scores fell inside the windows (the useful ones);
+ * *computed (may be NULL) gets how many were computed.
  */
 long attn_tile_update(const struct attn_tile *tile, float *scores,
-		      struct attn_state *st);
+		      struct attn_state *st, long *computed);
 
 /*
  * out (nq * dv): the attention output, zero where no key was seen.

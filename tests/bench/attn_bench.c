@@ -84,7 +84,7 @@ static void report(const char *name, attn_pool *pool, struct attn_job *job)
 
 /* Every pixel of a frame against windows of radius r in a reference. */
 static void windowed(attn_pool *pool, struct frame *q, struct frame *k, int r,
-		     int block)
+		     int block, int gemm)
 {
 	attn_queries *qs;
 	struct attn_window win = { .keys = k->feat, .radius = r };
@@ -104,9 +104,10 @@ static void windowed(attn_pool *pool, struct frame *q, struct frame *k, int r,
 	for (int c = 0; c < 4; c++)
 		win.value[c] = k->plane[c % 3];
 	struct attn_job job = { .queries = &q->feat, .q = qs, .dv = 4, .scale = 0.1f,
-				.windows = &win, .n_windows = 1, .out = out };
-	snprintf(name, sizeof(name), "window r=%d, %dx%d blocks, %dx%d", r, block,
-		 block, W, H);
+				.windows = &win, .n_windows = 1, .out = out,
+				.gemm_windows = gemm };
+	snprintf(name, sizeof(name), "window r=%d, %dx%d blocks, %s", r, block,
+		 block, gemm ? "GEMM tiles" : "direct");
 	report(name, pool, &job);
 	free(cx);
 	free(cy);
@@ -162,9 +163,11 @@ int main(void)
 	attn_pool_create(threads, &pool);
 	printf("attention kernel, %d threads:\n", threads);
 	dense(pool, &q, 128, 4096);
-	windowed(pool, &q, &k, 8, 8);
-	windowed(pool, &q, &k, 4, 8);
-	windowed(pool, &q, &k, 2, 4);
+	windowed(pool, &q, &k, 8, 8, 0);
+	windowed(pool, &q, &k, 4, 8, 0);
+	windowed(pool, &q, &k, 4, 8, 1);
+	windowed(pool, &q, &k, 2, 8, 0);
+	windowed(pool, &q, &k, 2, 4, 1);
 	attn_pool_free(pool);
 	return 0;
 }

@@ -215,7 +215,7 @@ static long fold_keys(const struct tile_data *t, int a, int b, struct attn_state
 		.tile_bias = biased ? tc->tile_bias : 0.0f, .radius = tc->radius,
 		.lambda = tc->lambda,
 	};
-	useful = attn_tile_update(&tile, scores, st);
+	useful = attn_tile_update(&tile, scores, st, NULL);
 	free(k);
 	free(kterm);
 	free(vt);
@@ -450,6 +450,108 @@ static void test_empty_tiles_change_nothing(void **state)
 	tile_data_free(&t);
 }
 
+/*
+ * Keys [0, nk) of t laid out as the rectangle rw x rh at (x0, y0), folded as
+ * one tile; rect says whether the tile tells the kernel so (it then runs
+ * directly, visiting windows only). Returns the useful count.
+ */
+static long fold_rect(const struct tile_data *t, int x0, int y0, int rw, int rect,
+		      struct attn_state *st, long *computed)
+{
+	const struct tile_case *tc = &t->tc;
+	int nk = tc->nk, npad = attn_pad(nk), stride = npad + ATTN_LANES;
+	float *k = alloc_floats((size_t)npad * tc->d), *kterm = alloc_floats(stride);
+	float *vt = alloc_floats((size_t)npad * tc->dv + ATTN_LANES);
+	float *scores = alloc_floats((size_t)tc->nq * npad);
+	float *kt = alloc_floats((size_t)tc->d * stride);
+	float *work = alloc_floats(attn_direct_work(tc->radius, tc->dv));
+	float *kx = alloc_floats(npad), *ky = alloc_floats(npad);
+	long useful;
+
+	memcpy(kx, t->kx, sizeof(float) * nk);
+	memcpy(ky, t->ky, sizeof(float) * nk);
+	memcpy(k, t->k, sizeof(float) * nk * tc->d);
+	for (int c = 0; c < tc->d; c++)
+		for (int j = 0; j < nk; j++)
+			kt[(size_t)c * stride + j] = t->k[(size_t)j * tc->d + c];
+	for (int c = 0; c < tc->dv; c++)
+		for (int j = 0; j < nk; j++)
+			vt[(size_t)c * npad + j] = t->v[(size_t)j * tc->dv + c];
+	attn_kterm(k, t->bias, nk, tc->d, tc->scale, kterm);
+	struct attn_tile tile = {
+		.q = t->q, .k = k, .kterm = kterm, .vt = vt, .kx = kx, .ky = ky,
+		.cx = t->cx, .cy = t->cy, .nq = tc->nq, .nk = nk, .d = tc->d,
+		.qbias = t->qb, .scale = tc->scale, .tile_bias = tc->tile_bias,
+		.radius = tc->radius, .lambda = tc->lambda,
+		.rect_x0 = x0, .rect_y0 = y0, .rect_w = rect ? rw : 0,
+		.rect_h = rect ? nk / rw : 0, .dv = tc->dv, .kt = kt, .kt_stride = stride,
+		.work = work,
+	};
+	useful = attn_tile_update(&tile, scores, st, computed);
+	free(kx);
+	free(ky);
+	free(kt);
+	free(work);
+	free(k);
+	free(kterm);
+	free(vt);
+	free(scores);
+	return useful;
+}
+
+/*
+ * Keys that are a rectangle of pixels with small windows run directly: the
+ * same result as the GEMM pass and the reference, and every score computed
+ * is inside a window (scale 0 too: no features read).
+ */
+static void test_rect_tiles_run_directly(void **state)
+{
+	const float scales[] = { 0.4f, 0.0f };
+
+	(void)state;
+	for (int s = 0; s < 2; s++) {
+		struct tile_case tc = { .nq = 21, .nk = 14 * 11, .d = 9, .dv = 3,
+					.radius = 2, .lambda = 0.3f, .scale = scales[s],
+					.tile_bias = 0.5f, .qbias = 1, .masked = 1,
+					.positions = 1 };
+		struct tile_data t = tile_data_make(&tc, 99 + s);
+		struct attn_state a = state_make(tc.nq, tc.dv), b = state_make(tc.nq, tc.dv);
+		float *ra = alloc_floats(tc.nq * tc.dv), *ea = alloc_floats(tc.nq);
+		float *rb = alloc_floats(tc.nq * tc.dv), *eb = alloc_floats(tc.nq);
+		float *rr = alloc_floats(tc.nq * tc.dv), *er = alloc_floats(tc.nq);
+		long computed_a, computed_b, useful;
+
+		for (int j = 0; j < tc.nk; j++) {
+			t.kx[j] = (float)(5 + j % 14);
+			t.ky[j] = (float)(3 + j / 14);
+		}
+		for (int i = 0; i < tc.nq; i++) {
+			t.cx[i] = 3.0f + 18.0f * (float)i / tc.nq;
+			t.cy[i] = 15.0f - 13.0f * (float)i / tc.nq;
+		}
+		useful = reference(&t, rr, er);
+		assert_int_equal(fold_rect(&t, 5, 3, 14, 1, &a, &computed_a), useful);
+		assert_int_equal(fold_rect(&t, 5, 3, 14, 0, &b, &computed_b), useful);
+		assert_int_equal(computed_a, useful);
+		assert_int_equal(computed_b, (long)tc.nq * attn_pad(tc.nk));
+		attn_state_finish(&a, ra, ea);
+		attn_state_finish(&b, rb, eb);
+		assert_close(ra, rb, tc.nq * tc.dv, 1e-5);
+		assert_close(ea, eb, tc.nq, 1e-4);
+		assert_close(ra, rr, tc.nq * tc.dv, 1e-5);
+		assert_close(ea, er, tc.nq, 1e-4);
+		state_free(&a);
+		state_free(&b);
+		free(ra);
+		free(ea);
+		free(rb);
+		free(eb);
+		free(rr);
+		free(er);
+		tile_data_free(&t);
+	}
+}
+
 static void test_kterm_and_reset(void **state)
 {
 	const float k[3 * 2] = { 1, 2, -3, 0, 0.5f, 0.5f };
@@ -487,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_one_dominant_key),
 		cmocka_unit_test(test_query_without_keys),
 		cmocka_unit_test(test_empty_tiles_change_nothing),
+		cmocka_unit_test(test_rect_tiles_run_directly),
 		cmocka_unit_test(test_kterm_and_reset),
 	};
 

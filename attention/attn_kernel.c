@@ -48,7 +48,7 @@ static float row_scores(const struct attn_tile *t, int i, float *s, long *useful
 	vf vcx = vf_set(cx), vcy = vf_set(cy);
 	vf rad = vf_set(t->radius < 0 ? 1e30f : (float)t->radius);
 	vf lam = vf_set(t->lambda);
-	long inside = 0;
+	vi inside = { 0 };
 
 	for (int j = 0; j < npad; j += ATTN_LANES) {
 		vf kterm = vf_load(t->kterm + j);
@@ -63,11 +63,11 @@ static float row_scores(const struct attn_tile *t, int i, float *s, long *useful
 			in &= (vf_abs(kx - rcx) <= rad) & (vf_abs(ky - rcy) <= rad);
 		}
 		v = vf_select(in, v, neg);
-		inside += vi_count(in);
+		inside -= in;   /* a true lane is -1 */
 		vf_store(s + j, v);
 		vmax = vf_max(vmax, v);
 	}
-	*useful += inside;
+	*useful += vi_hsum(inside);
 	return vf_hmax(vmax);
 }
 
@@ -87,14 +87,12 @@ static void rescale(struct attn_state *st, int i, float new_max)
 
 /*
  * exp(s - max) of row i's n scores in place (n a multiple of the lanes);
- * adds into sum, entropy sum and, weighted, the values (dv rows of stride).
+ * adds into its sum and entropy sum.
  */
-static void row_fold(struct attn_state *st, int i, float *s, const float *values,
-		     int stride, int n)
+static void row_exp(struct attn_state *st, int i, float *s, int n)
 {
 	vf m = vf_set(st->max[i]);
 	vf vsum = vf_set(0.0f), vent = vf_set(0.0f);
-	float *acc = st->acc + (size_t)i * st->dv;
 
 	for (int j = 0; j < n; j += ATTN_LANES) {
 		vf x = vf_load(s + j) - m;
@@ -106,12 +104,20 @@ static void row_fold(struct attn_state *st, int i, float *s, const float *values
 	}
 	st->sum[i] += vf_hsum(vsum);
 	st->ent[i] += vf_hsum(vent);
+}
+
+/* Adds the values (dv rows of stride) weighted by e into row i's accumulator. */
+static void row_values(struct attn_state *st, int i, const float *e,
+		       const float *values, int stride, int n)
+{
+	float *acc = st->acc + (size_t)i * st->dv;
+
 	for (int c = 0; c < st->dv; c++) {
 		const float *v = values + (size_t)c * stride;
 		vf dot = vf_set(0.0f);
 
 		for (int j = 0; j < n; j += ATTN_LANES)
-			dot += vf_load(s + j) * vf_load(v + j);
+			dot += vf_load(e + j) * vf_load(v + j);
 		acc[c] += vf_hsum(dot);
 	}
 }
@@ -198,7 +204,8 @@ static long window_row(const struct attn_tile *t, struct attn_state *st, int i,
 		return useful;
 	if (row_max > st->max[i])
 		rescale(st, i, row_max);
-	row_fold(st, i, s, cv, stride, attn_pad(n));
+	row_exp(st, i, s, attn_pad(n));
+	row_values(st, i, s, cv, stride, attn_pad(n));
 	return useful;
 }
 
@@ -240,12 +247,20 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 		float *s = scores + (size_t)i * npad;
 		float row_max = row_scores(t, i, s, &useful);
 
-		if (row_max <= 0.5f * ATTN_NEG)
-			continue;       /* no key of this tile is in i's window */
+		if (row_max <= 0.5f * ATTN_NEG) {
+			/* no key of this tile is in i's window: it adds nothing */
+			memset(s, 0, sizeof(float) * npad);
+			continue;
+		}
 		if (row_max > st->max[i])
 			rescale(st, i, row_max);
-		row_fold(st, i, s, t->vt, npad, npad);
+		row_exp(st, i, s, npad);
 	}
+	/* every row is rescaled to its new max: the weighted values in one GEMM */
+	if (st->dv)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nq, st->dv,
+			    npad, 1.0f, scores, npad, t->vt, npad, 1.0f, st->acc,
+			    st->dv);
 	if (computed)
 		*computed = (long)t->nq * npad;
 	return useful;

@@ -81,6 +81,15 @@ static inline long vi_count(vi mask)
 	return n;
 }
 
+static inline long vi_hsum(vi v)
+{
+	long n = 0;
+
+	for (int i = 0; i < 16; i++)
+		n += v[i];
+	return n;
+}
+
 /*
  * exp(x) for x <= 0 (softmax arguments), relative error < 2e-7; 0 below
  * -87. Range reduction x = n ln2 + r, |r| <= ln2 / 2, then a degree-6

@@ -401,13 +401,13 @@ static int largest_block(const attn_queries *q)
 	return m;
 }
 
-/* The largest window radius of the job's windows that may run directly. */
+/* The largest window radius of the job's windows. */
 static int largest_radius(const struct attn_job *job)
 {
 	int m = 0;
 
 	for (int i = 0; i < job->n_windows; i++)
-		if (job->windows[i].radius > m && 2 * job->windows[i].radius + 1 <= ATTN_LANES)
+		if (job->windows[i].radius > m)
 			m = job->windows[i].radius;
 	return m;
 }

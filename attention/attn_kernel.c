@@ -140,51 +140,71 @@ static struct span window_span(const struct attn_tile *t, int i)
 	};
 }
 
+/* Where a chunk of a window row writes: compact position n of s and cv. */
+struct compact {
+	float *s, *cv;
+	int stride, n;
+	vf max;
+	vi useful;
+};
+
 /*
- * Row i's window, one row segment of at most ATTN_LANES keys at a time:
- * scores into s and values into cv (dv rows of stride), compacted (each
- * segment's vector is stored where the last one's valid lanes end). Keys
- * masked out score ATTN_NEG. Returns the keys visited, *useful those not
- * masked, *max the largest score.
+ * Up to ATTN_LANES keys of row y of query i's window, from x on, as one
+ * vector: scores (ATTN_NEG for keys masked out) and values stored at the
+ * compact position, which then moves past the len valid lanes (the next
+ * store overwrites the rest).
+ */
+static void window_chunk(const struct attn_tile *t, int i, const float *q,
+			 float bias, int x, int y, int len, struct compact *c)
+{
+	const vf lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	int npad = attn_pad(t->nk);
+	int j = (y - t->rect_y0) * t->rect_w + (x - t->rect_x0);
+	vf dx = lanes + vf_set((float)x - t->cx[i]);
+	float dy = (float)y - t->cy[i];
+	vf kterm = vf_load(t->kterm + j), v = vf_set(0.0f);
+	vi in = (kterm > 0.5f * ATTN_NEG) & (lanes < vf_set((float)len));
+
+	for (int k = 0; t->scale != 0.0f && k < t->d; k++)
+		v += q[k] * vf_load(t->kt + (size_t)k * t->kt_stride + j);
+	v = vf_set(2.0f * t->scale) * v + kterm + bias;
+	v -= vf_set(t->lambda) * (dx * dx + dy * dy);
+	v = vf_select(in, v, vf_set(ATTN_NEG));
+	c->useful -= in;        /* a true lane is -1 */
+	c->max = vf_max(c->max, v);
+	vf_store(c->s + c->n, v);
+	for (int k = 0; k < t->dv; k++)
+		vf_store(c->cv + (size_t)k * c->stride + c->n,
+			 vf_load(t->vt + (size_t)k * npad + j));
+	c->n += len;
+}
+
+/*
+ * Row i's window, a vector per row chunk, compacted into s and cv (dv rows
+ * of stride), padded to whole vectors. Returns the keys visited, *useful
+ * those not masked out, *max the largest score.
  */
 static int window_gather(const struct attn_tile *t, int i, struct span sp,
 			 float *s, float *cv, int stride, long *useful, float *max)
 {
-	int npad = attn_pad(t->nk), dv = t->dv, n = 0, len = sp.xb - sp.xa + 1;
 	const float *q = t->q + (size_t)i * t->d;
 	float bias = t->tile_bias + (t->qbias ? t->qbias[i] : 0.0f);
-	vf lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-	vf neg = vf_set(ATTN_NEG), vmax = neg, two = vf_set(2.0f * t->scale);
-	vf dx = lanes + vf_set((float)sp.xa - t->cx[i]);
-	vf lam = vf_set(t->lambda);
-	vi valid = lanes < vf_set((float)len);
+	struct compact c = { .s = s, .cv = cv, .stride = stride,
+			     .max = vf_set(ATTN_NEG), .useful = { 0 } };
 
-	for (int y = sp.ya; y <= sp.yb; y++, n += len) {
-		int j = (y - t->rect_y0) * t->rect_w + (sp.xa - t->rect_x0);
-		float dy = (float)y - t->cy[i];
-		vf kterm = vf_load(t->kterm + j), v = vf_set(0.0f);
-		vi in;
-
-		for (int c = 0; t->scale != 0.0f && c < t->d; c++)
-			v += q[c] * vf_load(t->kt + (size_t)c * t->kt_stride + j);
-		v = two * v + kterm + bias;
-		v -= lam * (dx * dx + dy * dy);
-		in = (kterm > 0.5f * ATTN_NEG) & valid;
-		v = vf_select(in, v, neg);
-		*useful += vi_count(in);
-		vmax = vf_max(vmax, v);
-		vf_store(s + n, v);
-		for (int c = 0; c < dv; c++)
-			vf_store(cv + (size_t)c * stride + n,
-				 vf_load(t->vt + (size_t)c * npad + j));
-	}
-	for (int k = n; k % ATTN_LANES; k++) {
+	for (int y = sp.ya; y <= sp.yb; y++)
+		for (int x = sp.xa; x <= sp.xb; x += ATTN_LANES)
+			window_chunk(t, i, q, bias, x, y,
+				     sp.xb - x + 1 < ATTN_LANES ? sp.xb - x + 1 : ATTN_LANES,
+				     &c);
+	for (int k = c.n; k % ATTN_LANES; k++) {
 		s[k] = ATTN_NEG;
-		for (int c = 0; c < dv; c++)
-			cv[(size_t)c * stride + k] = 0.0f;
+		for (int v = 0; v < t->dv; v++)
+			cv[(size_t)v * stride + k] = 0.0f;
 	}
-	*max = vf_hmax(vmax);
-	return n;
+	*useful += vi_hsum(c.useful);
+	*max = vf_hmax(c.max);
+	return c.n;
 }
 
 /* Row i of a rectangle tile, visiting its window only; returns the keys seen. */
@@ -215,7 +235,6 @@ static int runs_direct(const struct attn_tile *t)
 	long side = 2L * t->radius + 1;
 
 	return t->rect_w > 0 && t->kt && t->work && t->radius >= 0 &&
-	       side <= ATTN_LANES &&
 	       2 * side * side <= (long)t->rect_w * t->rect_h;
 }
 

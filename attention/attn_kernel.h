@@ -13,11 +13,10 @@
  * softmax across them, so several key sets share one joint softmax.
  *
  * A tile whose keys are a rectangle of pixels (rect_w > 0, kt and work
- * given), with windows at most 15 pixels across (radius <= 7: a window row
- * fits one vector) covering at most half of it, is run directly instead:
- * each query visits only the keys of its own window, a row of them per
- * vector, q.k computed there from the transposed features, so no score
- * outside a window is computed. vt (and kterm) must be readable
+ * given) with windows that cover at most half of it is run directly
+ * instead: each query visits only the keys of its own window, a vector per
+ * row (chunk), q.k computed there from the transposed features, so no
+ * score outside a window is computed. vt (and kterm) must be readable
  * ATTN_LANES floats past nk_pad.
  */
 #ifndef ATTN_KERNEL_H

@@ -9,15 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/api_spec.h"
 #include "server/srv_api_jobs.h"
 #include "server/srv_events.h"
 #include "server/srv_range.h"
 
-/*
- * Answers a backend error: 404 when there is no such job (for this
- * caller), 503 while the backend cannot be reached, else 500.
- */
-static enum MHD_Result srv_api_failed(struct srv_request *req, int err)
+enum MHD_Result srv_api_failed(struct srv_request *req, int err)
 {
 	if (err == -ENOENT)
 		return srv_reply_problem(req, 404, "not-found", "No such job",
@@ -136,8 +133,8 @@ struct srv_output {
 	char etag[64];
 };
 
-/* Opens a succeeded job's output; answers 409 while it is not there. */
-static bool srv_output_open(struct srv_request *req, srv_job *job,
+/* Opens file, an output of a succeeded job; answers 409 while it is not there. */
+static bool srv_output_open(struct srv_request *req, srv_job *job, const char *file,
 			    struct srv_output *out, enum MHD_Result *ret)
 {
 	char path[PATH_MAX], detail[96];
@@ -152,7 +149,7 @@ static bool srv_output_open(struct srv_request *req, srv_job *job,
 	}
 	out->fd = -1;
 	if (!srv_dirs_path(srv_backend_dirs(req->svc->backend), job->id,
-			   SRV_OUTPUT_FILE, path, sizeof(path)))
+			   file, path, sizeof(path)))
 		out->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (out->fd < 0 || fstat(out->fd, &st) < 0) {
 		if (out->fd >= 0)
@@ -247,7 +244,45 @@ enum MHD_Result srv_api_output(struct srv_request *req)
 	err = srv_backend_get(req->svc->backend, req->match.id, req->owner, &job);
 	if (err < 0)
 		return srv_api_failed(req, err);
-	opened = srv_output_open(req, job, &out, &ret);
+	opened = srv_output_open(req, job, SRV_OUTPUT_FILE, &out, &ret);
+	srv_job_free(job);
+	return opened ? srv_output_answer(req, &out) : ret;
+}
+
+bool srv_api_has_attention(struct srv_request *req, const srv_job *job,
+			   enum MHD_Result *ret)
+{
+	api_spec *spec;
+	bool has;
+
+	if (srv_job_spec(job, &spec) < 0) {
+		*ret = srv_reply_problem(req, 500, "internal", "The job's spec cannot be read",
+					 "the stored spec no longer parses");
+		return false;
+	}
+	has = spec->outputs & API_OUTPUT_ATTENTION;
+	api_spec_free(spec);
+	if (!has)
+		*ret = srv_reply_problem(req, 404, "no-attention-map",
+					 "The job has no attention map",
+					 "submit the job with \"outputs\": [\"video\", \"attention\"] "
+					 "to have one made");
+	return has;
+}
+
+enum MHD_Result srv_api_attention(struct srv_request *req)
+{
+	struct srv_output out;
+	enum MHD_Result ret;
+	srv_job *job;
+	bool opened;
+	int err;
+
+	err = srv_backend_get(req->svc->backend, req->match.id, req->owner, &job);
+	if (err < 0)
+		return srv_api_failed(req, err);
+	opened = srv_api_has_attention(req, job, &ret) &&
+		 srv_output_open(req, job, SRV_ATTENTION_FILE, &out, &ret);
 	srv_job_free(job);
 	return opened ? srv_output_answer(req, &out) : ret;
 }

@@ -15,6 +15,8 @@ typedef struct srv_dirs srv_dirs;
 
 /* The output file of a job. */
 #define SRV_OUTPUT_FILE "output.mp4"
+#define SRV_ATTENTION_FILE "attention.mp4"     /* the heatmap, when asked for */
+#define SRV_MASK_FILE "mask.mp4"               /* the coverage the engine used */
 
 /*
  * Opens the data directory root, making DATA, DATA/jobs and DATA/tmp when

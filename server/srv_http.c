@@ -9,6 +9,7 @@
 
 #include <microhttpd.h>
 
+#include "server/srv_api_frames.h"
 #include "server/srv_api_jobs.h"
 #include "server/srv_api_ops.h"
 #include "server/srv_api_submit.h"
@@ -49,6 +50,8 @@ static const srv_handler srv_handlers[SRV_OP_COUNT] = {
 	[SRV_OP_DELETE_JOB] = srv_api_delete,
 	[SRV_OP_GET_OUTPUT] = srv_api_output,
 	[SRV_OP_GET_EVENTS] = srv_api_events,
+	[SRV_OP_GET_ATTENTION] = srv_api_attention,
+	[SRV_OP_GET_FRAME] = srv_api_frame,
 	[SRV_OP_CANCEL_JOB] = srv_api_cancel,
 	[SRV_OP_HEALTHZ] = srv_api_healthz,
 	[SRV_OP_READYZ] = srv_api_readyz,

@@ -95,6 +95,13 @@ void srv_job_free(srv_job *job)
 	free(job);
 }
 
+int srv_job_spec(const srv_job *job, api_spec **out)
+{
+	if (!job->spec)
+		return -EINVAL;
+	return api_spec_parse(job->spec, strlen(job->spec), out, NULL);
+}
+
 int srv_job_add_input(srv_job *job, const char *part, const char *file)
 {
 	struct srv_input *inputs, *in;

@@ -15,6 +15,7 @@
 #include "server/srv_hash.h"
 #include "server/srv_id.h"
 
+struct api_spec;
 struct cJSON;
 struct pipe_job_result;
 
@@ -76,6 +77,12 @@ void srv_job_free(srv_job *job);
 
 /* A copy of the stored fields of job (caller frees); NULL when out of memory. */
 srv_job *srv_job_copy(const srv_job *job);
+
+/*
+ * The job's stored spec, parsed (caller frees with api_spec_free). 0,
+ * -EINVAL when it does not parse (any more), -ENOMEM.
+ */
+int srv_job_spec(const srv_job *job, struct api_spec **out);
 
 /* "queued", "running", ... */
 const char *srv_status_name(enum srv_status status);

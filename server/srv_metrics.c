@@ -53,7 +53,7 @@ static const char *const srv_webhook_names[SRV_WEBHOOK_OUTCOMES] = {
 
 static const char *const srv_op_names[SRV_OP_COUNT] = {
 	"create_job", "list_jobs", "get_job", "delete_job", "get_output",
-	"cancel_job", "get_events", "healthz", "readyz", "metrics", "openapi", "not_found",
+	"cancel_job", "get_events", "get_attention", "get_frame", "healthz", "readyz", "metrics", "openapi", "not_found",
 	"method_not_allowed",
 };
 

@@ -1,4 +1,5 @@
 /* srv_route: a table of paths, each with its methods. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/srv_route.h"
@@ -11,6 +12,8 @@ enum srv_path {
 	SRV_PATH_OUTPUT,
 	SRV_PATH_CANCEL,
 	SRV_PATH_EVENTS,
+	SRV_PATH_ATTENTION,
+	SRV_PATH_FRAME,
 	SRV_PATH_HEALTHZ,
 	SRV_PATH_READYZ,
 	SRV_PATH_METRICS,
@@ -40,6 +43,10 @@ static const struct srv_path_def srv_paths[] = {
 		{ { "POST", SRV_OP_CANCEL_JOB } } },
 	[SRV_PATH_EVENTS] = { "/v1/jobs/{id}/events", "GET, HEAD",
 		{ { "GET", SRV_OP_GET_EVENTS } } },
+	[SRV_PATH_ATTENTION] = { "/v1/jobs/{id}/attention", "GET, HEAD",
+		{ { "GET", SRV_OP_GET_ATTENTION } } },
+	[SRV_PATH_FRAME] = { "/v1/jobs/{id}/frames/{n}.png", "GET, HEAD",
+		{ { "GET", SRV_OP_GET_FRAME } } },
 	[SRV_PATH_HEALTHZ] = { "/healthz", "GET, HEAD",
 		{ { "GET", SRV_OP_HEALTHZ } } },
 	[SRV_PATH_READYZ] = { "/readyz", "GET, HEAD",
@@ -51,6 +58,20 @@ static const struct srv_path_def srv_paths[] = {
 };
 
 #define SRV_N_PATHS (sizeof(srv_paths) / sizeof(srv_paths[0]))
+
+/* Most digits of a frame number (below 10^18, so it fits an int64_t). */
+#define SRV_FRAME_DIGITS 18
+
+/* "/frames/{n}.png": n in decimal, without leading zeros. */
+static bool srv_route_is_frame(const char *tail)
+{
+	const char *n = tail + strlen("/frames/");
+	size_t digits = strspn(n, "0123456789");
+
+	return !strncmp(tail, "/frames/", strlen("/frames/")) && digits &&
+	       digits <= SRV_FRAME_DIGITS && (n[0] != '0' || digits == 1) &&
+	       !strcmp(n + digits, ".png");
+}
 
 /* "{id}" or "{id}/output" or "{id}/cancel" after /v1/jobs/. */
 static enum srv_path srv_route_job_path(const char *rest, char *id)
@@ -71,6 +92,10 @@ static enum srv_path srv_route_job_path(const char *rest, char *id)
 		return SRV_PATH_CANCEL;
 	if (!strcmp(tail, "/events"))
 		return SRV_PATH_EVENTS;
+	if (!strcmp(tail, "/attention"))
+		return SRV_PATH_ATTENTION;
+	if (srv_route_is_frame(tail))
+		return SRV_PATH_FRAME;
 	return SRV_PATH_NONE;
 }
 
@@ -103,6 +128,8 @@ void srv_route_match(const char *method, const char *path, struct srv_match *m)
 		m->route = "unmatched";
 		return;
 	}
+	if (p == SRV_PATH_FRAME)
+		m->frame = strtoll(strrchr(path, '/') + 1, NULL, 10);
 	def = &srv_paths[p];
 	m->allow = def->allow;
 	m->route = def->route;

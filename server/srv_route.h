@@ -9,6 +9,7 @@
 #define SRV_ROUTE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "server/srv_id.h"
 
@@ -20,6 +21,8 @@ enum srv_op {
 	SRV_OP_GET_OUTPUT,
 	SRV_OP_CANCEL_JOB,
 	SRV_OP_GET_EVENTS,      /* GET /v1/jobs/{id}/events: Server-Sent Events */
+	SRV_OP_GET_ATTENTION,   /* GET /v1/jobs/{id}/attention: the heatmap video */
+	SRV_OP_GET_FRAME,       /* GET /v1/jobs/{id}/frames/{n}.png */
 	SRV_OP_HEALTHZ,
 	SRV_OP_READYZ,
 	SRV_OP_METRICS,
@@ -32,6 +35,7 @@ enum srv_op {
 struct srv_match {
 	enum srv_op op;
 	char id[SRV_ID_LEN + 1];        /* the {id} of job routes, else "" */
+	int64_t frame;                  /* the {n} of the frame route, else 0 */
 	const char *allow;              /* methods of the path, for 405's Allow */
 	const char *route;              /* route template, "unmatched" for 404 */
 };

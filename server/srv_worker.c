@@ -33,14 +33,6 @@ struct srv_pool {
 	int busy;
 };
 
-/* Input paths of one run, all owned. */
-struct srv_run_files {
-	struct pipe_job_files files;   /* output: the run's own file */
-	const char *output;             /* where the output goes once whole */
-	char **paths;           /* every string the files point to */
-	size_t n_paths;
-};
-
 /* A progress callback's context. */
 struct srv_progress {
 	srv_pool *pool;
@@ -82,8 +74,8 @@ static const char *srv_run_output(struct srv_run_files *run, srv_dirs *dirs,
 	return srv_run_path(run, dirs, job, name);
 }
 
-static int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
-			       const srv_job *job, const api_spec *spec)
+int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
+			const srv_job *job, const api_spec *spec)
 {
 	const char **masks, **keys;
 	size_t i;
@@ -118,7 +110,7 @@ static int srv_run_publish(const struct srv_run_files *run, char *err,
 	return -EIO;
 }
 
-static void srv_run_files_release(struct srv_run_files *run)
+void srv_run_files_release(struct srv_run_files *run)
 {
 	size_t i;
 
@@ -156,7 +148,7 @@ static int srv_worker_pipeline(srv_pool *pool, srv_job *job,
 	api_spec *spec;
 	int ret;
 
-	ret = api_spec_parse(job->spec, strlen(job->spec), &spec, NULL);
+	ret = srv_job_spec(job, &spec);
 	if (ret < 0) {
 		snprintf(err, errlen, "the stored spec no longer parses");
 		return ret;

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api/api_spec.h"
+#include "pipeline/pipe_job.h"
 #include "server/srv_backend.h"
 #include "server/srv_config.h"
 #include "pipeline/pipe_limits.h"
@@ -27,6 +29,23 @@ struct srv_pool_deps {
 	srv_metrics *metrics;
 	const struct pipe_limits *limits;   /* of the media */
 };
+
+/* A run's files: the inputs and where the run writes. */
+struct srv_run_files {
+	struct pipe_job_files files;    /* output: the run's own file */
+	const char *output;             /* where the output goes once whole */
+	char **paths;                   /* owned: every string the files point to */
+	size_t n_paths;
+};
+
+/*
+ * The pipeline's view of job's files in dirs for spec (job's, parsed): its
+ * inputs, and outputs named for a new run. 0 or -ENOMEM; release it either
+ * way.
+ */
+int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
+			const srv_job *job, const api_spec *spec);
+void srv_run_files_release(struct srv_run_files *run);
 
 typedef struct srv_pool srv_pool;
 

@@ -31,6 +31,11 @@ static void test_routes(void **state)
 	expect("GET", "/v1/jobs/" ID "/output", SRV_OP_GET_OUTPUT, "/v1/jobs/{id}/output");
 	expect("POST", "/v1/jobs/" ID "/cancel", SRV_OP_CANCEL_JOB, "/v1/jobs/{id}/cancel");
 	expect("HEAD", "/v1/jobs/" ID "/events", SRV_OP_GET_EVENTS, "/v1/jobs/{id}/events");
+	expect("GET", "/v1/jobs/" ID "/attention", SRV_OP_GET_ATTENTION, "/v1/jobs/{id}/attention");
+	expect("GET", "/v1/jobs/" ID "/frames/0.png", SRV_OP_GET_FRAME, "/v1/jobs/{id}/frames/{n}.png");
+	srv_route_match("GET", "/v1/jobs/" ID "/frames/123456789012345678.png", &m);
+	assert_int_equal(m.op, SRV_OP_GET_FRAME);
+	assert_int_equal(m.frame, 123456789012345678LL);
 	expect("GET", "/healthz", SRV_OP_HEALTHZ, "/healthz");
 	expect("GET", "/readyz", SRV_OP_READYZ, "/readyz");
 	expect("GET", "/metrics", SRV_OP_METRICS, "/metrics");
@@ -50,6 +55,12 @@ static void test_not_found_and_bad_method(void **state)
 	expect("GET", "/v1/jobs/" ID "/outputs", SRV_OP_NOT_FOUND, "unmatched");
 	expect("GET", "/v1/jobs/0123456789ABCDEF0123456789abcdef", SRV_OP_NOT_FOUND, "unmatched");
 	expect("GET", "/v1/jobs/../../etc/passwd", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/frames/01.png", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/frames/-1.png", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/frames/1.jpg", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/frames/.png", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/frames/1234567890123456789.png", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/v1/jobs/" ID "/frames/1.png/x", SRV_OP_NOT_FOUND, "unmatched");
 	srv_route_match("PUT", "/v1/jobs/" ID, &m);
 	assert_int_equal(m.op, SRV_OP_BAD_METHOD);
 	assert_string_equal(m.allow, "GET, HEAD, DELETE");

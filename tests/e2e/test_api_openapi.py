@@ -18,6 +18,8 @@ ROUTES = {
     "/v1/jobs/{id}/cancel": {"post"},
     "/v1/jobs/{id}/output": {"get"},
     "/v1/jobs/{id}/events": {"get"},
+    "/v1/jobs/{id}/attention": {"get"},
+    "/v1/jobs/{id}/frames/{n}.png": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
     "/metrics": {"get"},

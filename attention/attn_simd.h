@@ -54,31 +54,32 @@ static inline vf vf_abs(vf a)
 	return (vf)((vi)a & 0x7fffffff);
 }
 
-static inline float vf_hmax(vf v)
+/* Lanes i + w moved down to lane i (the upper lanes repeat: unused). */
+static inline vf vf_down(vf v, int w)
 {
-	float m = v[0];
+	static const vi down[4] = {
+		{ 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15 },
+		{ 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7 },
+		{ 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3 },
+		{ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
+	};
 
-	for (int i = 1; i < 16; i++)
-		m = v[i] > m ? v[i] : m;
-	return m;
+	return __builtin_shuffle(v, down[w == 8 ? 0 : w == 4 ? 1 : w == 2 ? 2 : 3]);
 }
 
-/* Pairwise sum in a fixed order. */
-static inline float vf_hsum(vf v)
+static inline float vf_hmax(vf v)
 {
 	for (int w = 8; w >= 1; w /= 2)
-		for (int i = 0; i < w; i++)
-			v[i] += v[i + w];
+		v = vf_max(v, vf_down(v, w));
 	return v[0];
 }
 
-static inline long vi_count(vi mask)
+/* Pairwise sum in a fixed order: lane i + lane i + w, for w = 8, 4, 2, 1. */
+static inline float vf_hsum(vf v)
 {
-	long n = 0;
-
-	for (int i = 0; i < 16; i++)
-		n += mask[i] != 0;
-	return n;
+	for (int w = 8; w >= 1; w /= 2)
+		v += vf_down(v, w);
+	return v[0];
 }
 
 static inline long vi_hsum(vi v)

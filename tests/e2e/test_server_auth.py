@@ -15,7 +15,11 @@ HTTP_METHODS = {"get", "head", "post", "put", "patch", "delete", "options"}
 EXTRA_HEADERS = {
     "/v1/jobs/{id}/output": [{"Range": "bytes=0-99"}, {"Range": "bytes=-1"},
                              {"If-None-Match": "*"}, {"If-Range": "x", "Range": "bytes=0-"}],
+    "/v1/jobs/{id}/attention": [{"Range": "bytes=0-99"}, {"If-None-Match": "*"}],
+    "/v1/jobs/{id}/events": [{"Last-Event-ID": "1"}, {"Accept": "text/event-stream"}],
 }
+# Values of the other path parameters of job routes.
+PATH_VALUES = {"{n}": "0"}
 
 
 def bearer(who):
@@ -86,7 +90,10 @@ def others_try_everything(srv, job_id):
     tried = set()
     for method, route in job_routes(srv):
         for extra in [{}] + EXTRA_HEADERS.get(route, []):
-            url = srv.url(route.replace("{id}", job_id))
+            path = route.replace("{id}", job_id)
+            for name, value in PATH_VALUES.items():
+                path = path.replace(name, value)
+            url = srv.url(path)
             r = srv.session.request(method, url, headers={**extra, **bearer("bob")}, timeout=30)
             what = (method, route, extra)
             assert r.status_code == 404, (what, r.status_code, r.text[:200])

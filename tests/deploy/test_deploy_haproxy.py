@@ -1,7 +1,7 @@
 """deploy/haproxy.cfg: haproxy accepts it, and run for real on loopback (its backend line
 pointed at local processes instead of Docker's DNS, everything else as written) it
 routes only to ready replicas and carries a whole job: multipart upload, status polls,
-download with Range."""
+download with Range, and its server-sent events as they happen."""
 import http.server
 import json
 import os
@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,6 +19,9 @@ import requests
 import yaml
 
 from conftest import DEPLOY, REPO, free_port
+
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from sse import events  # noqa: E402  (the e2e tests' SSE reader)
 
 CFG = DEPLOY / "haproxy.cfg"
 BIN = Path(os.environ.get("MASKATTN_BIN", REPO / "build" / "maskattn"))
@@ -215,3 +219,24 @@ def test_a_job_through_the_balancer(stack, media):
     # haproxy logged the requests it carried (httplog on stdout).
     log = (stack["dir"] / "haproxy.log").read_text(errors="replace")
     assert re.search(r"maskattn/ready \S+ 202 ", log) and "POST /v1/jobs" in log
+
+
+def test_events_stream_through_the_balancer(stack, media):
+    """A job's server-sent events pass haproxy as they happen: the first one
+    well before the job ends, progress in between, the stream closed after end."""
+    test_only_ready_replicas_stay_in_rotation(stack)
+    base = stack["base"]
+    spec = {"mode": "stabilize", "video": "clip", "steps": 2}
+    files = [("spec", (None, json.dumps(spec), "application/json")),
+             ("clip", ("clip.mp4", (media / "clip.mp4").read_bytes(), "video/mp4"))]
+    r = requests.post(base + "/v1/jobs", files=files, timeout=60)
+    assert r.status_code == 202, r.text
+    stream = requests.get(base + r.headers["Location"] + "/events", stream=True, timeout=60)
+    assert stream.status_code == 200
+    assert stream.headers["Content-Type"] == "text/event-stream"
+    got = list(events(stream))
+    assert got[0].name == "status" and got[-1].name == "end", got
+    assert got[-1].json()["status"] == "succeeded"
+    assert "progress" in [e.name for e in got]
+    assert got[-1].at - got[0].at > 0.3, "the events came in one burst, not as they happened"
+    assert [int(e.id) for e in got] == list(range(1, len(got) + 1))

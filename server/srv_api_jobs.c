@@ -233,22 +233,6 @@ static enum MHD_Result srv_output_answer(struct srv_request *req, struct srv_out
 			       MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, start, len);
 }
 
-enum MHD_Result srv_api_output(struct srv_request *req)
-{
-	struct srv_output out;
-	enum MHD_Result ret;
-	srv_job *job;
-	bool opened;
-	int err;
-
-	err = srv_backend_get(req->svc->backend, req->match.id, req->owner, &job);
-	if (err < 0)
-		return srv_api_failed(req, err);
-	opened = srv_output_open(req, job, SRV_OUTPUT_FILE, &out, &ret);
-	srv_job_free(job);
-	return opened ? srv_output_answer(req, &out) : ret;
-}
-
 bool srv_api_has_attention(struct srv_request *req, const srv_job *job,
 			   enum MHD_Result *ret)
 {
@@ -270,7 +254,8 @@ bool srv_api_has_attention(struct srv_request *req, const srv_job *job,
 	return has;
 }
 
-enum MHD_Result srv_api_attention(struct srv_request *req)
+/* Downloads the output, or (attention) the heatmap when the spec asked for it. */
+static enum MHD_Result srv_api_download(struct srv_request *req, bool attention)
 {
 	struct srv_output out;
 	enum MHD_Result ret;
@@ -281,8 +266,19 @@ enum MHD_Result srv_api_attention(struct srv_request *req)
 	err = srv_backend_get(req->svc->backend, req->match.id, req->owner, &job);
 	if (err < 0)
 		return srv_api_failed(req, err);
-	opened = srv_api_has_attention(req, job, &ret) &&
-		 srv_output_open(req, job, SRV_ATTENTION_FILE, &out, &ret);
+	opened = (!attention || srv_api_has_attention(req, job, &ret)) &&
+		 srv_output_open(req, job, attention ? SRV_ATTENTION_FILE : SRV_OUTPUT_FILE,
+				 &out, &ret);
 	srv_job_free(job);
 	return opened ? srv_output_answer(req, &out) : ret;
+}
+
+enum MHD_Result srv_api_output(struct srv_request *req)
+{
+	return srv_api_download(req, false);
+}
+
+enum MHD_Result srv_api_attention(struct srv_request *req)
+{
+	return srv_api_download(req, true);
 }

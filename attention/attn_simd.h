@@ -54,17 +54,27 @@ static inline vf vf_abs(vf a)
 	return (vf)((vi)a & 0x7fffffff);
 }
 
-/* Lanes i + w moved down to lane i (the upper lanes repeat: unused). */
+/*
+ * Lanes i + w moved down to lane i (the upper lanes repeat: unused).
+ * __builtin_shufflevector, with constant lanes, is in GCC 12 and clang
+ * alike (clang has no __builtin_shuffle).
+ */
 static inline vf vf_down(vf v, int w)
 {
-	static const vi down[4] = {
-		{ 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15 },
-		{ 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7 },
-		{ 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3 },
-		{ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
-	};
-
-	return __builtin_shuffle(v, down[w == 8 ? 0 : w == 4 ? 1 : w == 2 ? 2 : 3]);
+	switch (w) {
+	case 8:
+		return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15,
+					       8, 9, 10, 11, 12, 13, 14, 15);
+	case 4:
+		return __builtin_shufflevector(v, v, 4, 5, 6, 7, 4, 5, 6, 7,
+					       4, 5, 6, 7, 4, 5, 6, 7);
+	case 2:
+		return __builtin_shufflevector(v, v, 2, 3, 2, 3, 2, 3, 2, 3,
+					       2, 3, 2, 3, 2, 3, 2, 3);
+	default:
+		return __builtin_shufflevector(v, v, 1, 1, 1, 1, 1, 1, 1, 1,
+					       1, 1, 1, 1, 1, 1, 1, 1);
+	}
 }
 
 static inline float vf_hmax(vf v)

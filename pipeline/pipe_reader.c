@@ -8,6 +8,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavutil/avstring.h>
 #include <libavutil/display.h>
+#include <libavutil/mem.h>
 #include <libavutil/parseutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -42,7 +43,12 @@ static int open_error(const pipe_reader *r, int averror, char *err,
 		pipe_errf(err, errlen,
 			  "%s: not a video file, or corrupt or truncated; upload a video file",
 			  r->name);
-	else
+	else if (ret == -ENOMEM && r->opts.limits) {
+		/* over the cap of cap_allocations: counts no clip in the limits has */
+		pipe_errf(err, errlen, "%s: corrupt: its headers ask for more memory "
+			  "than a clip within the limits needs; export it again", r->name);
+		ret = -EINVAL;
+	} else
 		pipe_errf(err, errlen, "%s: cannot read it: %s", r->name,
 			  av_err2str(averror));
 	return ret;
@@ -408,11 +414,36 @@ static int count_frames(pipe_reader *r, const char *path, char *err,
 	return check_clip(r, err, errlen);
 }
 
+/*
+ * The most one FFmpeg allocation may take while clips within lim are read:
+ * a frame of the largest size in the widest format (16 bytes a pixel, 4
+ * planes of 32-bit floats), plus a margin for tables and padding.
+ */
+#define PIPE_DECODED_BYTES_PER_PIXEL 16
+#define PIPE_ALLOC_MARGIN (64u << 20)
+
+/*
+ * Caps FFmpeg's single allocations (av_max_alloc, for the whole process;
+ * INT_MAX by default). Demuxers size tables from counts in the headers
+ * before reading them: a 3 KB MOV whose stco claims 118 million chunk
+ * offsets had FFmpeg 5.1 allocate 943 MB. Every reader gets the same
+ * limits, so the cap is the same for all.
+ */
+static void cap_allocations(const struct pipe_limits *lim)
+{
+	if (lim && lim->max_pixels > 0 &&
+	    lim->max_pixels < (int64_t)((SIZE_MAX - PIPE_ALLOC_MARGIN) /
+					PIPE_DECODED_BYTES_PER_PIXEL))
+		av_max_alloc((size_t)lim->max_pixels * PIPE_DECODED_BYTES_PER_PIXEL +
+			     PIPE_ALLOC_MARGIN);
+}
+
 static int setup(pipe_reader *r, const char *path, char *err, size_t errlen)
 {
 	AVStream *video;
 	int ret;
 
+	cap_allocations(r->opts.limits);
 	ret = open_input(r, path, err, errlen);
 	if (ret < 0)
 		return ret;

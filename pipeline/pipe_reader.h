@@ -69,7 +69,9 @@ struct pipe_video_info {
  * -EFBIG when over opts->limits (size from the headers; frames, duration
  * and decoded bytes from the container, then from the count), with a
  * one-line message in err. Decoders never allocate a frame over the
- * pixel limit.
+ * pixel limit, and with opts->limits no single FFmpeg allocation in the
+ * process may exceed what a frame within max_pixels needs (av_max_alloc),
+ * so header counts in a small file cannot reserve gigabytes.
  */
 int pipe_reader_open(const char *path, const struct pipe_reader_opts *opts,
 		     pipe_reader **out, char *err, size_t errlen);

@@ -211,6 +211,38 @@ static void test_audio_only(void **state)
 	expect_open_error("audio.m4a", -EINVAL, "no video stream");
 }
 
+/*
+ * h264.mov with its chunk offset table (stco) claiming 2^27 entries: FFmpeg
+ * 5.1 allocates the claim (1 GiB) before reading it. Found by
+ * fuzz_pipe_reader. With limits, no allocation of that size is allowed and
+ * the clip is refused as corrupt.
+ */
+static void test_header_bomb(void **state)
+{
+	const struct pipe_limits lim = { .max_pixels = 1920 * 1080 };
+	struct pipe_reader_opts opts = { .pix_fmt = AV_PIX_FMT_YUV420P, .limits = &lim };
+	const char *path = media_path(&dir, "bomb.mov");
+	pipe_reader *r = NULL;
+	char err[256] = "", *data, *stco;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	data = media_output(&len, "cat '%s'", media_path(&dir, "h264.mov"));
+	assert_non_null(data);
+	stco = memmem(data, len, "stco", 4);
+	assert_non_null(stco);
+	memcpy(stco + 8, "\x08\x00\x00\x00", 4);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	free(data);
+	assert_int_equal(pipe_reader_open(path, &opts, &r, err, sizeof(err)), -EINVAL);
+	assert_null(r);
+	assert_non_null(strstr(err, "headers ask for more memory"));
+}
+
 /* Found by fuzz_pipe_reader: such a clip opened as 0x0 and failed in the writer. */
 static void test_no_frame_size(void **state)
 {
@@ -644,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_text_file),
 		cmocka_unit_test(test_audio_only),
 		cmocka_unit_test(test_no_frame_size),
+		cmocka_unit_test(test_header_bomb),
 		cmocka_unit_test(test_bad_pix_fmt),
 		cmocka_unit_test(test_mp4_h264_aac),
 		cmocka_unit_test(test_estimated_count),

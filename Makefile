@@ -178,9 +178,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(call link_libs,attention)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
+# One table in one run (tests/bench/run.py): sgemm, our kernel beside NumPy and PyTorch
+# references on equal work, whole jobs beside ffmpeg filters; PyTorch is installed here only.
 bench: all $(BENCH_BIN)
-	$(BUILD)/bench/attn_bench
-	MASKATTN_BIN=$(abspath $(BIN)) $(PYTHON) tests/bench/run.py
+	@$(MAKE) --no-print-directory deps DEB_PKGS="ffmpeg time python3-numpy python3-torch"
+	MASKATTN_BIN=$(abspath $(BIN)) MASKATTN_BENCH_DIR=$(abspath $(BUILD)/bench) $(PYTHON) tests/bench/run.py
 
 # libFuzzer targets: tests/fuzz/fuzz_<name>.c links the libraries of the module
 # it fuzzes, all built by clang into build/fuzz. `make fuzz` replays

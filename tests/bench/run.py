@@ -1,91 +1,107 @@
-"""End-to-end speed and memory of `maskattn edit` (a benchmark: it prints
-figures and asserts nothing).
+"""make bench: one table measured in one run, on 2 threads.
 
-- frames per second for both modes with default parameters on the fixture
-  clip (../shared/fixtures/running_car.mp4, 972x540, 292 frames) with the
-  fixture's logo mask, and the job's useful attention GFLOP/s;
-- peak resident memory for a 1920x1080 clip of 60 s (generated), both modes.
+- the limit: OpenBLAS sgemm GFLOP/s at 2048^3 and at our tile shapes, from
+  build/bench/attn_bench (whose figures are printed as they come);
+- attention on equal work: our kernel, a NumPy and a PyTorch reference on
+  the same inputs, checked equal to 1e-3 (equal.py);
+- whole jobs: `maskattn edit` beside ffmpeg's nlmeans, deflicker and tmix
+  on the same clip (clips.py), and peak memory at 1920x1080.
+
+A benchmark: it prints figures; only a reference that disagrees with our
+kernel, or a run that fails, is an error.
 """
-import json
 import os
+import re
 import subprocess
-import sys
 import tempfile
-import time
 
-import benchclip as bc
+import clips
+import equal
 
-BIN = os.environ.get("MASKATTN_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "maskattn"))
-FIXTURES = os.path.abspath(bc.FIXTURES)
-
-
-def edit(folder, spec):
-    """Runs one job; returns (seconds, peak RSS in MB)."""
-    path = os.path.join(folder, "job.json")
-    with open(path, "w") as f:
-        json.dump(spec, f)
-    t0 = time.monotonic()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", BIN, "edit", "--spec", path,
-                           "--out", os.path.join(folder, "out.mp4")], capture_output=True, text=True)
-    seconds = time.monotonic() - t0
-    if proc.returncode != 0:
-        sys.exit(f"edit failed: {proc.stderr.strip()}")
-    rss_kb = int(proc.stderr.strip().splitlines()[-1])
-    return seconds, rss_kb / 1024.0
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH_DIR = os.environ.get("MASKATTN_BENCH_DIR", os.path.join(HERE, "..", "..", "build", "bench"))
+SGEMM = re.compile(r"^OpenBLAS sgemm (\S+)(?: \((?:a )?(.*?)\))?, (\d+) threads? +([\d.]+) GFLOP/s")
+# which of our cases each sgemm shape is the limit of
+LIMIT_OF = {None: "dense", "dense tile": "dense", "window tile": "window_r8"}
 
 
-def frames_of(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0",
-                          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path],
-                         capture_output=True, text=True, check=True).stdout
-    return int(out.strip())
+def attn_bench():
+    """Runs attn_bench, printing its lines; returns its sgemm figures
+    (shape, what, threads, GFLOP/s)."""
+    out = subprocess.run([os.path.join(BENCH_DIR, "attn_bench")], check=True,
+                         capture_output=True, text=True).stdout
+    print(out, end="", flush=True)
+    found = [m.groups() for m in map(SGEMM.match, out.splitlines()) if m]
+    if not found:
+        raise SystemExit("attn_bench printed no sgemm figure")
+    return [(shape, what, int(threads), float(gflops)) for shape, what, threads, gflops in found]
 
 
-def fixture_speed(folder):
-    clip = os.path.join(FIXTURES, "running_car.mp4")
-    mask = os.path.join(FIXTURES, "mask_logo.png")
-    edit_png = os.path.join(folder, "edit0.png")
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", clip, "-vf", "hue=h=90:s=1.5",
-                    "-frames:v", "1", edit_png], check=True)
-    n = frames_of(clip)
-    print(f"fixture clip: {clip} ({n} frames, 972x540), mask {os.path.basename(mask)}, default parameters")
-    for mode in ["stabilize", "propagate"]:
-        spec = {"mode": mode, "video": clip, "masks": [{"frame": 0, "image": mask}]}
-        if mode == "propagate":
-            spec["keyframes"] = [{"frame": 0, "image": edit_png}]
-        seconds, rss = edit(folder, spec)
-        print(f"  {mode:9s} {n / seconds:6.1f} fps end to end ({seconds:.1f} s), peak RSS {rss:.0f} MB")
+def limit_rows(sgemm, cases):
+    """sgemm rows, each beside the case it bounds (1-thread figures doubled for 2 cores)."""
+    rows = []
+    for shape, what, threads, gflops in sgemm:
+        name = LIMIT_OF.get(what, "dense")
+        case = cases[name]
+        ours = case["flops"] / case["seconds"] * 1e-9
+        bound = gflops * case["threads"] / threads
+        scaled = "" if threads == case["threads"] else f"{case['threads']}x "
+        rows.append({"what": f"OpenBLAS sgemm{', ' + what if what else ''}, {threads} thread"
+                             f"{'s' if threads > 1 else ''}",
+                     "size": shape, "seconds": None, "fps": None, "gflops": gflops,
+                     "vs": f"ours {name} at {ours / bound:.0%} of {scaled}this"})
+    return rows
 
 
-def hd_memory(folder):
-    clip = os.path.join(folder, "hd.mp4")
-    mask = os.path.join(folder, "hd_mask.png")
-    edit_png = os.path.join(folder, "hd_edit.png")
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "60",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-shortest", clip], check=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "color=black:size=1920x1080,drawbox=x=800:y=400:w=240:h=200:color=white:t=fill",
-                    "-frames:v", "1", mask], check=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", clip, "-vf", "negate", "-frames:v", "1", edit_png],
-                   check=True)
-    print(f"1920x1080, 60 s ({frames_of(clip)} frames), a 240x200 mask, default parameters")
-    for mode in ["stabilize", "propagate"]:
-        spec = {"mode": mode, "video": clip, "masks": [{"frame": 0, "image": mask}]}
-        if mode == "propagate":
-            spec["keyframes"] = [{"frame": 0, "image": edit_png}]
-        seconds, rss = edit(folder, spec)
-        print(f"  {mode:9s} peak RSS {rss:.0f} MB ({seconds:.0f} s)")
+def faster(ratio):
+    return f"ours {ratio:.1f}x faster" if ratio >= 1 else f"ours {1 / ratio:.1f}x slower"
+
+
+def cells(row):
+    seconds = row["seconds"]
+    time_text = "" if seconds is None else f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+    vs = row.get("vs") or (faster(row["ratio"]) if row.get("ratio") else "")
+    return [row["what"], row["size"], time_text,
+            "" if row["fps"] is None else f"{row['fps']:.2f}",
+            "" if row["gflops"] is None else f"{row['gflops']:.1f}", vs]
+
+
+def print_table(sections):
+    """sections: [(title, rows)], printed as one table."""
+    head = ["what", "size", "time", "fps", "GFLOP/s useful", "vs ours"]
+    lines = [cells(r) for _, rows in sections for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *lines)]
+    align = ["<", "<", ">", ">", ">", "<"]
+
+    def fmt(values):
+        return "  ".join(f"{v:{a}{w}}" for v, a, w in zip(values, align, widths)).rstrip()
+    print(fmt(head))
+    for title, rows in sections:
+        print(f"-- {title}")
+        for r in rows:
+            print(fmt(cells(r)))
+
+
+def load():
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main():
+    load_start = load()
     with tempfile.TemporaryDirectory() as folder:
-        if bc.have_fixture():
-            fixture_speed(folder)
-        else:
-            print("fixture clip absent: skipping the fixture speed figures")
-        hd_memory(folder)
+        sgemm = attn_bench()
+        attention, cases, check_lines = equal.rows(BENCH_DIR, folder)
+        clip_rows = clips.clip_rows(folder)
+        clips.hd_memory(folder)
+    print(f"\nmake bench: 2 threads; load average (1, 5, 15 min) {load_start} at the start, "
+          f"{load()} at the end")
+    print_table([("the limit", limit_rows(sgemm, cases)),
+                 ("attention on equal work (same inputs, outputs equal to 1e-3)", attention),
+                 ("whole jobs on one clip, 2 threads (ffmpeg rows: vs ours stabilize, whole frame)",
+                  clip_rows)])
+    print("equality checks:")
+    for line in check_lines:
+        print("  " + line)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ it would not take the |k|^2 term, the prior or the windows anyway.
 """
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

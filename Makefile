@@ -19,7 +19,7 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libcjson-dev nettle-dev libpng
             libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
             libcmocka-dev ffmpeg python3-pytest python3-requests python3-numpy \
             python3-jsonschema python3-yaml wrk libhiredis-dev libcurl4-openssl-dev redis-server haproxy \
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev chromium
 
 ARCH_FLAGS ?= -march=native
 OPT_FLAGS  ?= -O3
@@ -63,6 +63,20 @@ $$(call module_lib,$(1)): $$($(1)_OBJ)
 	rm -f $$@ && ar rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+# The web studio (server/studio/) is embedded in libserver: a generated source
+# holds each file's bytes and ETag (server/srv_static_embed.sh; od, sed, sha256sum).
+STUDIO_FILES := $(sort $(wildcard $(addprefix server/studio/*.,html js css svg png)))
+STUDIO_SRC   := $(BUILD)/gen/srv_studio_files.c
+STUDIO_OBJ   := $(BUILD)/obj/gen/srv_studio_files.o
+ALL_OBJ      += $(STUDIO_OBJ)
+$(STUDIO_SRC): server/srv_static_embed.sh server/studio $(STUDIO_FILES)
+	@mkdir -p $(@D)
+	sh server/srv_static_embed.sh $@ $(STUDIO_FILES)
+$(STUDIO_OBJ): $(STUDIO_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(call module_lib,server): $(STUDIO_OBJ)
 
 MAIN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(MAIN_SRC))
 BIN      := $(BUILD)/maskattn
@@ -147,12 +161,25 @@ sanitize:
 test: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory test-studio
 	@$(MAKE) --no-print-directory test-cluster
 	@$(MAKE) --no-print-directory quality
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory test-deploy
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 	@$(MAKE) --no-print-directory test-soak
+
+# The web studio in Debian's Chromium, driven by Playwright (playwright-core from
+# npm, pinned by package-lock.json): a whole edit through the page, screenshots in
+# build/studio-screenshots/ (see README, Web studio).
+.PHONY: test-studio
+STUDIO_NPM := tests/studio/node_modules/.package-lock.json
+$(STUDIO_NPM): tests/studio/package.json tests/studio/package-lock.json
+	cd tests/studio && npm ci --no-audit --no-fund --loglevel=error
+
+test-studio: $(BIN) $(STUDIO_NPM)
+	@$(MAKE) --no-print-directory deps DEB_PKGS="chromium ffmpeg"
+	MASKATTN_BIN=$(abspath $(BIN)) node --test tests/studio/studio.test.mjs
 
 # Deployment files (tests/deploy): deploy/k8s against the Kubernetes API schemas and
 # deploy/compose.yaml against the Compose specification (npm, pinned by

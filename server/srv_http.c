@@ -17,6 +17,7 @@
 #include "server/srv_conns.h"
 #include "server/srv_http.h"
 #include "server/srv_log.h"
+#include "server/srv_static.h"
 
 /*
  * Memory MHD gives each connection for headers and body reads. A request
@@ -57,6 +58,8 @@ static const srv_handler srv_handlers[SRV_OP_COUNT] = {
 	[SRV_OP_READYZ] = srv_api_readyz,
 	[SRV_OP_METRICS] = srv_api_metrics,
 	[SRV_OP_OPENAPI] = srv_api_openapi,
+	[SRV_OP_STUDIO] = srv_static_index,
+	[SRV_OP_STUDIO_FILE] = srv_static_file,
 };
 
 static enum MHD_Result srv_http_not_allowed(struct srv_request *req)

@@ -53,8 +53,8 @@ static const char *const srv_webhook_names[SRV_WEBHOOK_OUTCOMES] = {
 
 static const char *const srv_op_names[SRV_OP_COUNT] = {
 	"create_job", "list_jobs", "get_job", "delete_job", "get_output",
-	"cancel_job", "get_events", "get_attention", "get_frame", "healthz", "readyz", "metrics", "openapi", "not_found",
-	"method_not_allowed",
+	"cancel_job", "get_events", "get_attention", "get_frame", "healthz", "readyz", "metrics", "openapi",
+	"studio", "studio_file", "not_found", "method_not_allowed",
 };
 
 static void srv_histogram_init(struct srv_histogram *h, const double *bounds,

@@ -5,6 +5,7 @@
 #include "server/srv_route.h"
 
 #define SRV_JOBS_PREFIX "/v1/jobs/"
+#define SRV_STUDIO_PREFIX "/studio/"
 
 enum srv_path {
 	SRV_PATH_JOBS,
@@ -18,6 +19,8 @@ enum srv_path {
 	SRV_PATH_READYZ,
 	SRV_PATH_METRICS,
 	SRV_PATH_OPENAPI,
+	SRV_PATH_STUDIO,
+	SRV_PATH_STUDIO_FILE,
 	SRV_PATH_NONE,
 };
 
@@ -55,6 +58,10 @@ static const struct srv_path_def srv_paths[] = {
 		{ { "GET", SRV_OP_METRICS } } },
 	[SRV_PATH_OPENAPI] = { "/openapi.yaml", "GET, HEAD",
 		{ { "GET", SRV_OP_OPENAPI } } },
+	[SRV_PATH_STUDIO] = { "/", "GET, HEAD",
+		{ { "GET", SRV_OP_STUDIO } } },
+	[SRV_PATH_STUDIO_FILE] = { "/studio/{file}", "GET, HEAD",
+		{ { "GET", SRV_OP_STUDIO_FILE } } },
 };
 
 #define SRV_N_PATHS (sizeof(srv_paths) / sizeof(srv_paths[0]))
@@ -99,12 +106,24 @@ static enum srv_path srv_route_job_path(const char *rest, char *id)
 	return SRV_PATH_NONE;
 }
 
-static enum srv_path srv_route_path(const char *path, char *id)
+/* The {file} after /studio/: copied when it fits, else "" (no such file). */
+static enum srv_path srv_route_studio_path(const char *rest, char *file)
+{
+	size_t len = strlen(rest);
+
+	if (len < SRV_STUDIO_NAME_MAX)
+		memcpy(file, rest, len + 1);
+	return SRV_PATH_STUDIO_FILE;
+}
+
+static enum srv_path srv_route_path(const char *path, struct srv_match *m)
 {
 	size_t i;
 
 	if (!strncmp(path, SRV_JOBS_PREFIX, strlen(SRV_JOBS_PREFIX)))
-		return srv_route_job_path(path + strlen(SRV_JOBS_PREFIX), id);
+		return srv_route_job_path(path + strlen(SRV_JOBS_PREFIX), m->id);
+	if (!strncmp(path, SRV_STUDIO_PREFIX, strlen(SRV_STUDIO_PREFIX)))
+		return srv_route_studio_path(path + strlen(SRV_STUDIO_PREFIX), m->file);
 	for (i = 0; i < SRV_N_PATHS; i++)
 		if (!strchr(srv_paths[i].route, '{') &&
 		    !strcmp(srv_paths[i].route, path))
@@ -121,7 +140,7 @@ void srv_route_match(const char *method, const char *path, struct srv_match *m)
 	memset(m, 0, sizeof(*m));
 	if (!strcmp(method, "HEAD"))
 		method = "GET";
-	p = srv_route_path(path, m->id);
+	p = srv_route_path(path, m);
 	if (p == SRV_PATH_NONE) {
 		m->op = SRV_OP_NOT_FOUND;
 		m->id[0] = '\0';

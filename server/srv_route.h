@@ -13,6 +13,9 @@
 
 #include "server/srv_id.h"
 
+/* Bytes of a studio file name, with its NUL. */
+#define SRV_STUDIO_NAME_MAX 64
+
 enum srv_op {
 	SRV_OP_CREATE_JOB,
 	SRV_OP_LIST_JOBS,
@@ -27,6 +30,8 @@ enum srv_op {
 	SRV_OP_READYZ,
 	SRV_OP_METRICS,
 	SRV_OP_OPENAPI,
+	SRV_OP_STUDIO,          /* GET /: the studio's page */
+	SRV_OP_STUDIO_FILE,     /* GET /studio/{file} */
 	SRV_OP_NOT_FOUND,       /* no such path (or a malformed job id) */
 	SRV_OP_BAD_METHOD,      /* the path exists, not with this method */
 	SRV_OP_COUNT,
@@ -36,6 +41,7 @@ struct srv_match {
 	enum srv_op op;
 	char id[SRV_ID_LEN + 1];        /* the {id} of job routes, else "" */
 	int64_t frame;                  /* the {n} of the frame route, else 0 */
+	char file[SRV_STUDIO_NAME_MAX]; /* the {file} of /studio/ ("" when longer) */
 	const char *allow;              /* methods of the path, for 405's Allow */
 	const char *route;              /* route template, "unmatched" for 404 */
 };

@@ -24,6 +24,8 @@ ROUTES = {
     "/readyz": {"get"},
     "/metrics": {"get"},
     "/openapi.yaml": {"get"},
+    "/": {"get"},
+    "/studio/{file}": {"get"},
 }
 
 
@@ -110,6 +112,15 @@ def test_error_responses_match(server, doc, media):
 def test_operations_match(server, doc):
     for path in ("/healthz", "/readyz", "/metrics"):
         check(doc, server.get(path), path, "get")
+
+
+def test_studio_responses_match(server, doc):
+    check(doc, server.get("/"), "/", "get")
+    for name in ("studio.js", "studio.css", "icon.svg", "no-such-file.js"):
+        check(doc, server.get(f"/studio/{name}"), "/studio/{file}", "get")
+    etag = server.get("/studio/studio.js").headers["ETag"]
+    check(doc, server.get("/studio/studio.js", headers={"If-None-Match": etag}),
+          "/studio/{file}", "get")
 
 
 def test_auth_responses_match(tmp_path_factory, doc):

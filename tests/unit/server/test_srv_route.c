@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "server/srv_route.h"
@@ -44,12 +45,41 @@ static void test_routes(void **state)
 	assert_string_equal(m.id, ID);
 }
 
+static void test_studio(void **state)
+{
+	char long_name[SRV_STUDIO_NAME_MAX + 16];
+	struct srv_match m;
+
+	(void)state;
+	expect("GET", "/", SRV_OP_STUDIO, "/");
+	expect("HEAD", "/", SRV_OP_STUDIO, "/");
+	srv_route_match("GET", "/studio/studio.js", &m);
+	assert_int_equal(m.op, SRV_OP_STUDIO_FILE);
+	assert_string_equal(m.route, "/studio/{file}");
+	assert_string_equal(m.file, "studio.js");
+	srv_route_match("GET", "/studio/../x", &m);
+	assert_string_equal(m.file, "../x");
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	memcpy(long_name, "/studio/", 8);
+	srv_route_match("GET", long_name, &m);
+	assert_int_equal(m.op, SRV_OP_STUDIO_FILE);
+	assert_string_equal(m.file, "");
+	srv_route_match("POST", "/", &m);
+	assert_int_equal(m.op, SRV_OP_BAD_METHOD);
+	assert_string_equal(m.allow, "GET, HEAD");
+	assert_false(srv_route_is_v1("/"));
+	assert_false(srv_route_is_v1("/studio/studio.js"));
+	assert_string_equal(srv_op_route(SRV_OP_STUDIO_FILE), "/studio/{file}");
+}
+
 static void test_not_found_and_bad_method(void **state)
 {
 	struct srv_match m;
 
 	(void)state;
-	expect("GET", "/", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/index.html", SRV_OP_NOT_FOUND, "unmatched");
+	expect("GET", "/studio", SRV_OP_NOT_FOUND, "unmatched");
 	expect("GET", "/v1/jobs/", SRV_OP_NOT_FOUND, "unmatched");
 	expect("GET", "/v1/jobs/" ID "/", SRV_OP_NOT_FOUND, "unmatched");
 	expect("GET", "/v1/jobs/" ID "/outputs", SRV_OP_NOT_FOUND, "unmatched");
@@ -86,6 +116,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_studio),
 		cmocka_unit_test(test_not_found_and_bad_method),
 		cmocka_unit_test(test_v1_and_labels),
 	};

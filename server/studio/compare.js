@@ -1,10 +1,11 @@
 // The split view: the source and the result (or the attention heatmap)
 // stacked, the top one clipped at the slider, played, paused and scrubbed
 // together. The source leads; the other follows it within a frame.
+// onFrame(n) is told the frame shown.
 
 export class Compare {
-	constructor({ box, source, result, split, line, play, scrub, frameLabel }) {
-		Object.assign(this, { box, source, result, split, line, play, scrub, frameLabel });
+	constructor({ box, source, result, split, play, scrub, frameLabel, onFrame }) {
+		Object.assign(this, { box, source, result, split, play, scrub, frameLabel, onFrame });
 		this.fps = 30;
 		this.frames = 1;
 		split.addEventListener('input', () => this.setSplit(Number(split.value)));
@@ -58,6 +59,7 @@ export class Compare {
 	showFrame(n) {
 		this.scrub.value = String(n);
 		this.frameLabel.textContent = `frame ${n}`;
+		this.onFrame(n);
 	}
 
 	follow() {

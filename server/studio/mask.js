@@ -2,7 +2,11 @@
 // the pointer paints "attend" (white in the exported mask) or erases (black),
 // with a size and a feather (a soft edge: a radial gradient from the
 // brush's inner radius to its rim). Each frame painted on has its own layer;
-// a layer keeps coverage in its alpha channel and is shown tinted.
+// a layer keeps coverage in its alpha channel. On screen, what the mask
+// leaves alone is dimmed and what it covers is clear with a light tint, which
+// reads on any footage.
+
+import { grayPng } from './png.js';
 
 const TINT = '255, 64, 160';
 
@@ -131,42 +135,42 @@ export class MaskPainter {
 		ctx.fill();
 	}
 
-	// The overlay: this frame's layer and the brush outline under the pointer.
+	// The overlay: this frame's mask and the brush outline under the pointer.
 	draw() {
 		const { ctx, canvas } = this;
 		ctx.clearRect(0, 0, canvas.width, canvas.height);
 		const layer = this.layers.get(this.frame);
-		if (layer)
+		if (layer) {
+			ctx.fillStyle = 'rgba(0, 0, 0, 0.6)';
+			ctx.fillRect(0, 0, canvas.width, canvas.height);
+			ctx.globalCompositeOperation = 'destination-out';
 			ctx.drawImage(layer, 0, 0);
+			ctx.globalCompositeOperation = 'source-over';
+			ctx.globalAlpha = 0.3;
+			ctx.drawImage(layer, 0, 0);
+			ctx.globalAlpha = 1;
+		}
 		if (this.hover) {
-			ctx.lineWidth = Math.max(1, canvas.width / 400);
-			ctx.strokeStyle = this.erase ? 'rgba(0, 0, 0, 0.9)' : 'rgba(255, 255, 255, 0.9)';
-			ctx.beginPath();
-			ctx.arc(this.hover.x, this.hover.y, this.size / 2, 0, 2 * Math.PI);
-			ctx.stroke();
+			const width = Math.max(1, canvas.width / 500);
+			for (const [color, w] of [['rgba(0, 0, 0, 0.8)', 3 * width], [this.erase ? '#ff9' : '#fff', width]]) {
+				ctx.lineWidth = w;
+				ctx.strokeStyle = color;
+				ctx.beginPath();
+				ctx.arc(this.hover.x, this.hover.y, this.size / 2, 0, 2 * Math.PI);
+				ctx.stroke();
+			}
 		}
 	}
 
-	// The mask of frame as a PNG the size of the frame: coverage as gray,
-	// white where painted, black elsewhere, opaque.
+	// The mask of frame as a PNG the size of the frame: its coverage as
+	// gray, white where painted, black elsewhere, soft in between.
 	png(frame) {
 		const layer = this.layers.get(frame);
 		const { width, height } = layer;
-		const white = document.createElement('canvas');
-		white.width = width;
-		white.height = height;
-		const wctx = white.getContext('2d');
-		wctx.drawImage(layer, 0, 0);
-		wctx.globalCompositeOperation = 'source-in';
-		wctx.fillStyle = '#fff';
-		wctx.fillRect(0, 0, width, height);
-		const out = document.createElement('canvas');
-		out.width = width;
-		out.height = height;
-		const octx = out.getContext('2d');
-		octx.fillStyle = '#000';
-		octx.fillRect(0, 0, width, height);
-		octx.drawImage(white, 0, 0);
-		return new Promise((resolve) => out.toBlob(resolve, 'image/png'));
+		const rgba = layer.getContext('2d').getImageData(0, 0, width, height).data;
+		const gray = new Uint8Array(width * height);
+		for (let i = 0; i < gray.length; i++)
+			gray[i] = rgba[4 * i + 3];
+		return grayPng(width, height, gray);
 	}
 }

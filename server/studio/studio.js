@@ -4,7 +4,8 @@
 // public API is used. State the tests read is mirrored in data-* attributes
 // of <body>: data-fps, data-frame (the frame shown), data-job-status,
 // data-progress-via (sse or polling), data-sse-progress (progress events
-// received on the stream), data-right (result or attention).
+// received on the stream), data-right (result or attention), data-views
+// (the frame whose PNG views are shown).
 
 import { apiKey, setApiKey, ApiError, authHeaders, getBlob, getJSON, postJSON, showProblem, upload } from './api.js';
 import { Compare, loaded } from './compare.js';
@@ -18,6 +19,8 @@ import { readEvents } from './sse.js';
 const DEFAULT_FPS = 30;
 const FINAL = ['succeeded', 'failed', 'canceled'];
 const POLL_MS = 1000;
+const VIEWS_DELAY_MS = 300;
+const VIEWS = ['source', 'result', 'attention', 'mask'];
 const MODE_HELP = {
 	propagate: 'Carries your edited keyframes through the clip inside the mask, following the motion.',
 	stabilize: 'Anchors the masked region to its look in the reference frame: flicker and warping removed.',
@@ -38,14 +41,17 @@ const state = {
 	watch: null,            // AbortController of the job being watched
 	resultUrl: null,
 	heatmapUrl: null,
+	viewsTimer: null,
+	viewsFor: '',
+	viewUrls: {},
 };
 
 const video = $('source-video');
 const painter = new MaskPainter($('mask-canvas'), showMasks);
 const compare = new Compare({
 	box: $('compare'), source: $('compare-source'), result: $('compare-result'),
-	split: $('split'), line: document.querySelector('.split-line'), play: $('play'),
-	scrub: $('compare-scrub'), frameLabel: $('compare-frame'),
+	split: $('split'), play: $('play'), scrub: $('compare-scrub'), frameLabel: $('compare-frame'),
+	onFrame: scheduleViews,
 });
 
 // --- API key ---------------------------------------------------------------
@@ -517,13 +523,59 @@ async function loadHeatmap(job) {
 		$('download-heatmap').download = `maskattn-${job.id}-attention.mp4`;
 		$('download-heatmap').hidden = false;
 		toggle.disabled = false;
-		note.textContent = 'Blue: attention was sure of its match; red: unsure.';
+		note.textContent = 'Dark: attention was sure of its match; bright: unsure; gray: outside the mask.';
+		state.viewsFor = '';
+		scheduleViews(Number($('compare-scrub').value));
 	} catch (err) {
 		if (!(err instanceof ApiError))
 			throw err;
 		note.textContent = err.status === 404 ? 'This service has no heatmaps.'
 			: `No heatmap: ${err.problem.title}`;
 	}
+}
+
+// --- one frame as PNG (GET /v1/jobs/{id}/frames/{n}.png?view=...) ------------
+
+// The views of frame n, once the compare view has rested on it.
+function scheduleViews(n) {
+	clearTimeout(state.viewsTimer);
+	state.viewsTimer = setTimeout(() => loadViews(n), VIEWS_DELAY_MS);
+}
+
+async function loadView(job, n, view, key) {
+	const figure = $(`view-${view}`);
+	const img = figure.querySelector('img');
+	figure.hidden = view === 'attention' && !state.heatmapUrl;
+	if (figure.hidden)
+		return;
+	try {
+		const blob = await getBlob(`/v1/jobs/${job.id}/frames/${n}.png?view=${view}`);
+		if (state.viewsFor !== key)
+			return;
+		if (state.viewUrls[view])
+			URL.revokeObjectURL(state.viewUrls[view]);
+		state.viewUrls[view] = URL.createObjectURL(blob);
+		img.src = state.viewUrls[view];
+		img.alt = `frame ${n}, ${view}`;
+		await img.decode();
+	} catch (err) {
+		if (!(err instanceof ApiError))
+			throw err;
+		img.removeAttribute('src');
+		img.alt = `${view}: ${err.problem.title}`;
+	}
+}
+
+async function loadViews(n) {
+	const job = state.job;
+	const key = `${job?.id}/${n}`;
+	if (job?.status !== 'succeeded' || state.viewsFor === key)
+		return;
+	state.viewsFor = key;
+	$('views-title').textContent = `Frame ${n} as the service sees it`;
+	await Promise.all(VIEWS.map((view) => loadView(job, n, view, key)));
+	if (state.viewsFor === key)
+		body.dataset.views = String(n);
 }
 
 $('heatmap-toggle').addEventListener('change', async () => {

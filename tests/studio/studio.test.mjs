@@ -311,8 +311,9 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 		assert.equal(await page.getAttribute('body', 'data-progress-via'), 'polling');
 	}
 
-	// What was sent: the mask as a PNG of the frame's size, white where
-	// painted, black where erased and where not painted.
+	// What was sent: the mask as a gray PNG (no alpha, which the service
+	// would take as the coverage) of the frame's size, white where painted,
+	// black where erased and where not painted.
 	const jobId = /Job ([0-9a-f]{32})/.exec(await page.textContent('#job-info'))[1];
 	const jobDir = join(server.data, 'jobs', jobId);
 	const spec = JSON.parse(readFileSync(join(jobDir, 'spec.json'), 'utf8'));
@@ -320,12 +321,7 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	assert.deepEqual(spec.keyframes.map((k) => k.frame), [media.frame]);
 	const pngs = readdirSync(jobDir).map((f) => readFileSync(join(jobDir, f)))
 		.filter((b) => b.subarray(1, 4).toString() === 'PNG').map(decodePng);
-	const mask = pngs.find((p) => {
-		for (let i = 0; i < p.pixels.length; i += p.channels)
-			if (p.channels > 1 && p.pixels[i] !== p.pixels[i + 1])
-				return false;
-		return true;
-	});
+	const mask = pngs.find((p) => p.channels === 1);
 	assert.ok(mask, 'no gray mask PNG among the job inputs');
 	const video = await page.evaluate(() => [document.getElementById('source-video').videoWidth,
 		document.getElementById('source-video').videoHeight]);
@@ -335,6 +331,15 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	assert.equal(value(0.3, 0.5), 255, 'painted');
 	assert.equal(value(0.5, 0.5), 0, 'erased');
 	assert.equal(value(0.05, 0.05), 0, 'not painted');
+
+	// And so the service took it: its mask of that frame is the one painted.
+	const used = decodePng(Buffer.from(await (await fetch(
+		`${server.base}/v1/jobs/${jobId}/frames/${media.frame}.png?view=mask`,
+		{ headers: { Authorization: `Bearer ${KEY}` } })).arrayBuffer()));
+	const usedAt = (fx, fy) => used.pixels[(Math.floor(fy * used.height) * used.width +
+		Math.floor(fx * used.width)) * used.channels];
+	assert.ok(usedAt(0.3, 0.5) > 200 && usedAt(0.5, 0.5) < 50 && usedAt(0.05, 0.05) < 50,
+		`mask used: ${[usedAt(0.3, 0.5), usedAt(0.5, 0.5), usedAt(0.05, 0.05)]}`);
 
 	// Compare: the split slider by pointer-free fill and by keyboard.
 	await page.waitForSelector(`body[data-compare-ready="${jobId}"]`);
@@ -349,6 +354,13 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	await page.waitForFunction(() => !document.getElementById('compare-source').seeking &&
 		!document.getElementById('compare-result').seeking);
 	await page.locator('.compare-panel').scrollIntoViewIfNeeded();
+
+	// That frame as PNGs from the service: source, result, mask used
+	// (and attention, below, once the heatmap is there).
+	await page.waitForSelector(`body[data-views="${media.frame}"]`);
+	for (const view of ['source', 'result', 'mask'])
+		assert.deepEqual(await page.$eval(`#view-${view} img`, (img) => [img.naturalWidth, img.naturalHeight]),
+			video, view);
 	await shot(page, '05-compare');
 
 	// Play both together, then pause: they stay in step.
@@ -365,6 +377,8 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 		await page.waitForSelector('#heatmap-toggle:not([disabled])');
 		await page.check('#heatmap-toggle');
 		await page.waitForSelector('body[data-right=attention]');
+		await page.waitForSelector('#view-attention:not([hidden])');
+		await page.waitForFunction(() => document.querySelector('#view-attention img').naturalWidth > 0);
 		await shot(page, '06-heatmap');
 		await page.uncheck('#heatmap-toggle');
 		await page.waitForSelector('body[data-right=result]');

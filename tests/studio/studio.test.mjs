@@ -394,6 +394,24 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	assert.equal(saved.subarray(4, 8).toString(), 'ftyp');
 	assert.deepEqual(saved, readFileSync(join(jobDir, 'output.mp4')));
 
+	// Stabilize with this frame as the reference, then cancel it.
+	await page.check('input[name=mode][value=stabilize]');
+	await page.waitForSelector('#ref-add', { state: 'visible' });
+	assert.ok(await page.isHidden('#edit-add'));
+	await page.click('#ref-add');
+	assert.match(await page.textContent('#keyframe-list'), new RegExp(`frame ${media.frame}: reference`));
+	await page.fill('#temporal-window', '1');
+	await page.click('#submit');
+	await page.waitForSelector('#cancel:not([hidden])');
+	await page.click('#cancel');
+	await page.waitForSelector('body[data-job-status=canceled]', { timeout: JOB_TIMEOUT_MS });
+	const stabilizeId = /Job ([0-9a-f]{32})/.exec(await page.textContent('#job-info'))[1];
+	const stabilize = JSON.parse(readFileSync(join(server.data, 'jobs', stabilizeId, 'spec.json'), 'utf8'));
+	assert.equal(stabilize.mode, 'stabilize');
+	assert.deepEqual(stabilize.keyframes, [{ frame: media.frame }]);
+	assert.equal(stabilize.temporal_window, 1);
+	await shot(page, '07-canceled');
+
 	assert.deepEqual(watch.problems, []);
 	await context.close();
 	server.proc.kill('SIGTERM');

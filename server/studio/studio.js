@@ -377,7 +377,7 @@ function showNumbers(done, total, fps, eta) {
 	const parts = [total ? `${done} / ${total} frames` : 'waiting for a worker'];
 	if (fps > 0)
 		parts.push(`${fps.toFixed(1)} fps`);
-	if (total && done < total)
+	if (total && done < total && !FINAL.includes(body.dataset.jobStatus))
 		parts.push(`ETA ${duration(eta)}`);
 	$('job-numbers').textContent = parts.join(' · ');
 }

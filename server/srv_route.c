@@ -72,11 +72,14 @@ static const struct srv_path_def srv_paths[] = {
 /* "/frames/{n}.png": n in decimal, without leading zeros. */
 static bool srv_route_is_frame(const char *tail)
 {
-	const char *n = tail + strlen("/frames/");
-	size_t digits = strspn(n, "0123456789");
+	const char *n;
+	size_t digits;
 
-	return !strncmp(tail, "/frames/", strlen("/frames/")) && digits &&
-	       digits <= SRV_FRAME_DIGITS && (n[0] != '0' || digits == 1) &&
+	if (strncmp(tail, "/frames/", strlen("/frames/")))
+		return false;
+	n = tail + strlen("/frames/");
+	digits = strspn(n, "0123456789");
+	return digits && digits <= SRV_FRAME_DIGITS && (n[0] != '0' || digits == 1) &&
 	       !strcmp(n + digits, ".png");
 }
 

@@ -6,7 +6,8 @@
   (../shared/fixtures/running_car.mp4, 972x540, 292 frames) or, without
   it, on a generated clip of that size; the slow ones (whole-frame
   stabilize, nlmeans) on its first CUT_FRAMES frames;
-- peak resident memory for a 1920x1080 clip of 60 s (generated), both modes.
+- frames per second and peak resident memory for a 1920x1080 clip of
+  HD_SECONDS (generated), both modes with a 240x200 mask.
 
 Every run is timed by wall clock, process start to exit, on 2 threads.
 """
@@ -22,6 +23,7 @@ BIN = os.environ.get("MASKATTN_BIN", os.path.join(os.path.dirname(__file__), "..
 FIXTURES = os.path.abspath(bc.FIXTURES)
 THREADS = 2
 CUT_FRAMES = 20
+HD_SECONDS = 10
 FFMPEG_PEERS = [("ffmpeg deflicker (defaults)", "deflicker"), ("ffmpeg tmix frames=7", "tmix=frames=7")]
 NLMEANS = ("ffmpeg nlmeans (defaults)", "nlmeans")
 
@@ -132,20 +134,26 @@ def clip_rows(folder):
 
 
 def hd_memory(folder):
+    """Both modes on a generated 1920x1080 clip; prints their lines, returns their rows."""
     clip = os.path.join(folder, "hd.mp4")
     mask = os.path.join(folder, "hd_mask.png")
     edit_png = os.path.join(folder, "hd_edit.png")
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25",
-           "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "60",
+           "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(HD_SECONDS),
            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-pix_fmt", "yuv420p",
            "-c:a", "aac", "-shortest", clip)
     ffmpeg("-f", "lavfi", "-i", "color=black:size=1920x1080,drawbox=x=800:y=400:w=240:h=200:color=white:t=fill",
            "-frames:v", "1", mask)
     ffmpeg("-i", clip, "-vf", "negate", "-frames:v", "1", edit_png)
-    print(f"1920x1080, 60 s ({frames_of(clip)} frames), a 240x200 mask, default parameters", flush=True)
+    n = frames_of(clip)
+    print(f"1920x1080, {HD_SECONDS} s ({n} frames), a 240x200 mask, default parameters", flush=True)
+    rows = []
     for mode in ["stabilize", "propagate"]:
         spec = {"mode": mode, "video": clip, "masks": [{"frame": 0, "image": mask}]}
         if mode == "propagate":
             spec["keyframes"] = [{"frame": 0, "image": edit_png}]
-        seconds, rss, _ = edit(folder, spec)
-        print(f"  {mode:9s} peak RSS {rss:.0f} MB ({seconds:.0f} s)", flush=True)
+        seconds, rss, st = edit(folder, spec)
+        print(f"  {mode:9s} {n / seconds:5.1f} fps, peak RSS {rss:.0f} MB ({seconds:.0f} s)", flush=True)
+        rows.append(row(f"ours {mode}, 240x200 mask (peak RSS {rss:.0f} MB)",
+                        f"1920x1080, {n} frames", seconds, n, st["gflops"]))
+    return rows

@@ -5,7 +5,8 @@
 - attention on equal work: our kernel, a NumPy and a PyTorch reference on
   the same inputs, checked equal to 1e-3 (equal.py);
 - whole jobs: `maskattn edit` beside ffmpeg's nlmeans, deflicker and tmix
-  on the same clip (clips.py), and peak memory at 1920x1080.
+  on the same clip, and both modes at 1920x1080 with their peak memory
+  (clips.py).
 
 A benchmark: it prints figures; only a reference that disagrees with our
 kernel, or a run that fails, is an error.
@@ -92,13 +93,14 @@ def main():
         sgemm = attn_bench()
         attention, cases, check_lines = equal.rows(BENCH_DIR, folder)
         clip_rows = clips.clip_rows(folder)
-        clips.hd_memory(folder)
+        hd_rows = clips.hd_memory(folder)
     print(f"\nmake bench: 2 threads; load average (1, 5, 15 min) {load_start} at the start, "
           f"{load()} at the end")
     print_table([("the limit", limit_rows(sgemm, cases)),
                  ("attention on equal work (same inputs, outputs equal to 1e-3)", attention),
                  ("whole jobs on one clip, 2 threads (ffmpeg rows: vs ours stabilize, whole frame)",
-                  clip_rows)])
+                  clip_rows),
+                 ("whole jobs at 1920x1080 (generated clip)", hd_rows)])
     print("equality checks:")
     for line in check_lines:
         print("  " + line)

@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "attention/attn_engine.h"
 #include "attention/attn_track.h"
 #include "pipeline/pipe_encoder.h"
+#include "pipeline/pipe_heatmap.h"
 #include "pipeline/pipe_frame.h"
 #include "pipeline/pipe_keys.h"
 #include "pipeline/pipe_masks.h"
@@ -75,6 +77,9 @@ struct job {
 	attn_track *track;      /* stabilize: the mask carried from its last given frame */
 	attn_frame *result;
 	float *cov;             /* the coverage of the frame being made */
+	float *entropy;         /* its entropy map, with files->attention */
+	pipe_heatmap *heat;     /* files->attention's writer, NULL: none */
+	pipe_heatmap *cover;    /* files->coverage's writer, NULL: none */
 	float *given;           /* propagate: its mask when given, as floats */
 	struct attn_frame_info stats;
 	double start;
@@ -414,6 +419,60 @@ static void report(struct job *j, int64_t done)
 	j->opts->on_progress(j->opts->opaque, &p);
 }
 
+/*
+ * The heatmap videos the files ask for; the entropy map is drawn at the
+ * scale of an even spread over one full local window.
+ */
+static int open_heatmaps(struct job *j)
+{
+	float side = 2.0f * (float)j->spec->window + 1.0f;
+	int ret = 0;
+
+	if (j->files->attention) {
+		j->entropy = malloc(sizeof(float) * j->info->width * j->info->height);
+		if (!j->entropy)
+			return -ENOMEM;
+		j->stats.entropy_map = j->entropy;
+		ret = pipe_heatmap_open(j->files->attention, j->info, PIPE_HEAT_ENTROPY,
+					logf(side * side), &j->heat, j->err, j->errlen);
+	}
+	if (ret >= 0 && j->files->coverage)
+		ret = pipe_heatmap_open(j->files->coverage, j->info, PIPE_HEAT_COVERAGE, 0.0f,
+					&j->cover, j->err, j->errlen);
+	return ret;
+}
+
+/* Frame pts of the heatmaps: the entropy map and coverage (NULL: all) just made. */
+static int draw_heatmaps(struct job *j, const float *cov, int64_t pts)
+{
+	int ret = 0;
+
+	if (j->heat)
+		ret = pipe_heatmap_frame(j->heat, j->entropy, cov, pts, j->err, j->errlen);
+	if (ret >= 0 && j->cover)
+		ret = pipe_heatmap_frame(j->cover, cov, NULL, pts, j->err, j->errlen);
+	return ret;
+}
+
+/* Finishes the heatmaps (before the output, so a failure leaves no output). */
+static int finish_heatmaps(struct job *j)
+{
+	int ret = j->heat ? pipe_heatmap_finish(j->heat, j->err, j->errlen) : 0;
+
+	if (ret >= 0 && j->cover)
+		ret = pipe_heatmap_finish(j->cover, j->err, j->errlen);
+	return ret;
+}
+
+/* After a failure: heatmaps already finished are removed too. */
+static void remove_heatmaps(const struct pipe_job_files *files)
+{
+	if (files->attention)
+		unlink(files->attention);
+	if (files->coverage)
+		unlink(files->coverage);
+}
+
 static int make_frame(struct job *j, int64_t t)
 {
 	struct slot *cur = slot_of(j, t);
@@ -431,8 +490,12 @@ static int make_frame(struct job *j, int64_t t)
 	ret = pipe_frame_blend(cur->av, j->result, cov,
 			       pipe_masks_weight(j->masks, t), &out);
 	j->blend_seconds += now() - t1;
-	if (ret < 0)
+	if (ret >= 0)
+		ret = draw_heatmaps(j, cov, out->pts);
+	if (ret < 0) {
+		av_frame_free(&out);
 		return ret;
+	}
 	/* takes ownership of out */
 	return pipe_encoder_video(j->enc, out, j->err, j->errlen);
 }
@@ -491,6 +554,9 @@ static void job_release(struct job *j)
 	attn_engine_free(j->engine);
 	attn_track_free(j->track);
 	attn_frame_free(j->result);
+	pipe_heatmap_free(j->heat);
+	pipe_heatmap_free(j->cover);
+	free(j->entropy);
 	free(j->given);
 	free(j->cov);
 	free(j->read_cov);
@@ -512,6 +578,8 @@ static int job_setup(struct job *j)
 				     j->opts->limits, &j->keys, j->err, j->errlen);
 	if (ret >= 0)
 		ret = open_engine(j);
+	if (ret >= 0)
+		ret = open_heatmaps(j);
 	return ret;
 }
 
@@ -540,6 +608,8 @@ int pipe_job_run(const api_spec *spec, const struct pipe_job_files *files,
 		ret = run_frames(&j);
 	t0 = now();
 	if (ret >= 0)
+		ret = finish_heatmaps(&j);
+	if (ret >= 0)
 		ret = pipe_writer_finish(j.writer, err, errlen);
 	j.encode_seconds = (j.enc ? pipe_encoder_seconds(j.enc) : 0) + now() - t0;
 	if (ret >= 0)
@@ -549,5 +619,7 @@ int pipe_job_run(const api_spec *spec, const struct pipe_job_files *files,
 	if (ret < 0)
 		pipe_err_default(err, errlen, "job", ret);
 	job_release(&j);
+	if (ret < 0)
+		remove_heatmaps(files);
 	return ret;
 }

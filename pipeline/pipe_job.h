@@ -21,6 +21,10 @@ struct pipe_job_files {
 	const char *const *keyframe_images; /* one per spec->keyframes[i]; NULL entries where omitted */
 	const char *mask_video;             /* NULL when the spec has none */
 	const char *output;                 /* the MP4 to write (replaced if present) */
+	const char *attention;              /* the attention heatmap MP4 to write
+					     * (pipe_heatmap); NULL: none */
+	const char *coverage;               /* the coverage the engine used, as an
+					     * MP4 to write; NULL: none */
 };
 
 struct pipe_progress {

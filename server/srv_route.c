@@ -83,7 +83,7 @@ static bool srv_route_is_frame(const char *tail)
 	       !strcmp(n + digits, ".png");
 }
 
-/* "{id}" or "{id}/output" or "{id}/cancel" after /v1/jobs/. */
+/* "{id}", or "{id}/" and output, cancel, events, attention, frames/{n}.png, after /v1/jobs/. */
 static enum srv_path srv_route_job_path(const char *rest, char *id)
 {
 	const char *tail = rest + SRV_ID_LEN;

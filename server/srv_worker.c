@@ -61,17 +61,27 @@ static const char *srv_run_input(struct srv_run_files *run, srv_dirs *dirs,
 	return file ? srv_run_path(run, dirs, job, file) : NULL;
 }
 
-/* The output's name for this run: output.mp4.<random>.part. */
+/* The name of a file the run writes: file.<random>.part (output.mp4.<random>.part). */
 static const char *srv_run_output(struct srv_run_files *run, srv_dirs *dirs,
-				  const srv_job *job)
+				  const srv_job *job, const char *file)
 {
-	char name[sizeof(SRV_OUTPUT_FILE) + SRV_ID_LEN + sizeof("..part")];
+	char name[sizeof(SRV_ATTENTION_FILE) + SRV_ID_LEN + sizeof("..part")];
 	char nonce[SRV_ID_LEN + 1];
 
 	if (srv_id_new(nonce) < 0)
 		return NULL;
-	snprintf(name, sizeof(name), "%s.%s.part", SRV_OUTPUT_FILE, nonce);
+	snprintf(name, sizeof(name), "%s.%s.part", file, nonce);
 	return srv_run_path(run, dirs, job, name);
+}
+
+/* A file the run writes besides the output: its run's name and its place. */
+static bool srv_run_extra(struct srv_run_files *run, srv_dirs *dirs,
+			  const srv_job *job, const char *file, const char **written,
+			  const char **place)
+{
+	*written = srv_run_output(run, dirs, job, file);
+	*place = srv_run_path(run, dirs, job, file);
+	return *written && *place;
 }
 
 int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
@@ -81,7 +91,7 @@ int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
 	size_t i;
 
 	memset(run, 0, sizeof(*run));
-	run->paths = calloc(4 + spec->n_masks + spec->n_keyframes, sizeof(char *));
+	run->paths = calloc(8 + spec->n_masks + spec->n_keyframes, sizeof(char *));
 	masks = calloc(spec->n_masks + 1, sizeof(*masks));
 	keys = calloc(spec->n_keyframes + 1, sizeof(*keys));
 	run->files.mask_images = masks;
@@ -90,8 +100,16 @@ int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
 		return -ENOMEM;
 	run->files.video = srv_run_input(run, dirs, job, spec->video);
 	run->files.mask_video = srv_run_input(run, dirs, job, spec->mask_video);
-	run->files.output = srv_run_output(run, dirs, job);
+	run->files.output = srv_run_output(run, dirs, job, SRV_OUTPUT_FILE);
 	run->output = srv_run_path(run, dirs, job, SRV_OUTPUT_FILE);
+	if ((spec->outputs & API_OUTPUT_ATTENTION) &&
+	    !srv_run_extra(run, dirs, job, SRV_ATTENTION_FILE, &run->files.attention,
+			   &run->attention))
+		return -ENOMEM;
+	if ((spec->n_masks || spec->mask_video) &&
+	    !srv_run_extra(run, dirs, job, SRV_MASK_FILE, &run->files.coverage,
+			   &run->coverage))
+		return -ENOMEM;
 	for (i = 0; i < spec->n_masks; i++)
 		masks[i] = srv_run_input(run, dirs, job, spec->masks[i].image);
 	for (i = 0; i < spec->n_keyframes; i++)
@@ -99,15 +117,27 @@ int srv_run_files_build(struct srv_run_files *run, srv_dirs *dirs,
 	return run->files.video && run->files.output && run->output ? 0 : -ENOMEM;
 }
 
-/* Puts a whole output in place (atomically: readers see one file or the other). */
+/*
+ * Puts the run's files in place, the output last (atomically each: readers
+ * see one file or the other).
+ */
 static int srv_run_publish(const struct srv_run_files *run, char *err,
 			   size_t errlen)
 {
-	if (!rename(run->files.output, run->output))
-		return 0;
-	snprintf(err, errlen, "cannot store the output: %s", strerror(errno));
-	unlink(run->files.output);
-	return -EIO;
+	const char *written[] = { run->files.attention, run->files.coverage, run->files.output };
+	const char *place[] = { run->attention, run->coverage, run->output };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (!written[i] || !rename(written[i], place[i]))
+			continue;
+		snprintf(err, errlen, "cannot store the output: %s", strerror(errno));
+		for (; i < 3; i++)
+			if (written[i])
+				unlink(written[i]);
+		return -EIO;
+	}
+	return 0;
 }
 
 void srv_run_files_release(struct srv_run_files *run)

@@ -32,8 +32,10 @@ struct srv_pool_deps {
 
 /* A run's files: the inputs and where the run writes. */
 struct srv_run_files {
-	struct pipe_job_files files;    /* output: the run's own file */
+	struct pipe_job_files files;    /* output, attention, coverage: the run's own files */
 	const char *output;             /* where the output goes once whole */
+	const char *attention;          /* the heatmap's place, NULL when not asked for */
+	const char *coverage;           /* the mask video's place, NULL without masks */
 	char **paths;                   /* owned: every string the files point to */
 	size_t n_paths;
 };

@@ -84,6 +84,7 @@ export class Compare {
 	stopped() {
 		this.result.pause();
 		this.result.currentTime = this.source.currentTime;
+		this.showFrame(this.frameAt(this.source.currentTime));
 		this.play.textContent = 'Play';
 		this.play.setAttribute('aria-pressed', 'false');
 	}

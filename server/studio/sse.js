@@ -75,7 +75,9 @@ export async function readEvents(url, { headers = {}, signal, onEvent }) {
 	});
 	const type = res.headers.get('Content-Type') || '';
 	if (!res.ok || !type.startsWith('text/event-stream')) {
-		await res.body?.cancel();
+		// An error's body (a problem document) is read to its end; anything
+		// else, which may not end, is dropped.
+		await (res.ok ? res.body?.cancel() : res.text());
 		throw new StreamError(res.status, `no event stream (HTTP ${res.status})`);
 	}
 	const parser = new SSEParser(onEvent);

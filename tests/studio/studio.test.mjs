@@ -5,8 +5,9 @@
 // else one made with ffmpeg's lavfi sources), scrubs to a frame (and checks
 // it is that frame), paints a mask with mouse drags, adds an edited keyframe
 // (a hue shift made with ffmpeg), submits a bad spec (the problem shown) and
-// then a good one, follows progress, compares with the split slider, plays,
-// shows the heatmap and downloads the result. Screenshots go to
+// then a good one, follows progress on the event stream, compares with the
+// split slider, plays, shows the heatmap and downloads the result; then a
+// stabilize job, followed by polling (its stream refused), is cancelled. Screenshots go to
 // build/studio-screenshots/. Any console error, page error or failed request
 // that the test did not cause on purpose fails it.
 //
@@ -195,19 +196,9 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	});
 	const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
-	// What this server offers of issue 8: SSE and heatmaps are required once
-	// the API document lists them.
-	const doc = await (await fetch(`${server.base}/openapi.yaml`)).text();
-	const hasEvents = doc.includes('/v1/jobs/{id}/events:');
-	const hasHeatmap = doc.includes('/v1/jobs/{id}/attention:');
-
 	const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
 	const page = await context.newPage();
 	const watch = watchPage(page, server.base);
-	if (!hasEvents)
-		watch.expect(404, '/events');
-	if (!hasHeatmap)
-		watch.expect(404, '/attention');
 
 	// The page and its files need no key; /v1 does.
 	const home = await page.goto(`${server.base}/`);
@@ -303,12 +294,8 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 		document.body.dataset.jobStatus === 'succeeded', null, { timeout: JOB_TIMEOUT_MS });
 	await shot(page, '04-progress');
 	await page.waitForSelector('body[data-job-status=succeeded]', { timeout: JOB_TIMEOUT_MS });
-	if (hasEvents) {
-		assert.equal(await page.getAttribute('body', 'data-progress-via'), 'sse');
-		assert.ok(Number(await page.getAttribute('body', 'data-sse-progress')) > 0, 'no progress event on the stream');
-	} else {
-		assert.equal(await page.getAttribute('body', 'data-progress-via'), 'polling');
-	}
+	assert.equal(await page.getAttribute('body', 'data-progress-via'), 'sse');
+	assert.ok(Number(await page.getAttribute('body', 'data-sse-progress')) > 0, 'no progress event on the stream');
 
 	// What was sent: the mask as a gray PNG (no alpha, which the service
 	// would take as the coverage) of the frame's size, white where painted,
@@ -363,28 +350,27 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	await shot(page, '05-compare');
 
 	// Play both together, then pause: they stay in step.
+	const start = await page.$eval('#compare-source', (v) => v.currentTime);
 	await page.click('#play');
-	await page.waitForFunction(() => document.getElementById('compare-source').currentTime > 0.8);
+	await page.waitForFunction((t) => document.getElementById('compare-source').currentTime > t + 0.5, start);
 	await page.click('#play');
 	await page.waitForFunction(() => document.getElementById('compare-source').paused);
 	const times = await page.evaluate(() => ['compare-source', 'compare-result']
 		.map((id) => document.getElementById(id).currentTime));
 	assert.ok(Math.abs(times[0] - times[1]) < 0.05, `out of step: ${times}`);
+	await page.waitForFunction((label) => document.getElementById('compare-frame').textContent === label,
+		`frame ${Math.floor(times[0] * media.fps + 1e-3)}`);
 
 	// The heatmap in place of the result.
-	if (hasHeatmap) {
-		await page.waitForSelector('#heatmap-toggle:not([disabled])');
-		await page.check('#heatmap-toggle');
-		await page.waitForSelector('body[data-right=attention]');
-		await page.waitForSelector('#view-attention:not([hidden])');
-		await page.waitForFunction(() => document.querySelector('#view-attention img').naturalWidth > 0);
-		await shot(page, '06-heatmap');
-		await page.uncheck('#heatmap-toggle');
-		await page.waitForSelector('body[data-right=result]');
-	} else {
-		await page.waitForFunction(() => document.getElementById('heatmap-note').textContent !== '');
-		assert.ok(await page.isDisabled('#heatmap-toggle'));
-	}
+	await page.waitForSelector('#heatmap-toggle:not([disabled])');
+	await page.check('#heatmap-toggle');
+	await page.waitForSelector('body[data-right=attention]');
+	assert.equal(await page.$eval('#compare-result', (v) => v.src), await page.$eval('#download-heatmap', (a) => a.href));
+	await page.waitForSelector('#view-attention:not([hidden])');
+	await page.waitForFunction(() => document.querySelector('#view-attention img').naturalWidth > 0);
+	await shot(page, '06-heatmap');
+	await page.uncheck('#heatmap-toggle');
+	await page.waitForSelector('body[data-right=result]');
 
 	// The download is the result.
 	const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-result')]);
@@ -393,7 +379,13 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	assert.equal(saved.subarray(4, 8).toString(), 'ftyp');
 	assert.deepEqual(saved, readFileSync(join(jobDir, 'output.mp4')));
 
-	// Stabilize with this frame as the reference, then cancel it.
+	// Stabilize with this frame as the reference, then cancel it, with the
+	// event stream refused (503): the page follows the job by polling.
+	watch.expect(503, '/events');
+	await page.route('**/v1/jobs/*/events', (route) => route.fulfill({
+		status: 503, contentType: 'application/problem+json',
+		body: JSON.stringify({ title: 'Refused by the test', status: 503 }),
+	}));
 	await page.check('input[name=mode][value=stabilize]');
 	await page.waitForSelector('#ref-add', { state: 'visible' });
 	assert.ok(await page.isHidden('#edit-add'));
@@ -404,6 +396,7 @@ test('the studio edits a clip end to end in Chromium', { timeout: 900_000 }, asy
 	await page.waitForSelector('#cancel:not([hidden])');
 	await page.click('#cancel');
 	await page.waitForSelector('body[data-job-status=canceled]', { timeout: JOB_TIMEOUT_MS });
+	assert.equal(await page.getAttribute('body', 'data-progress-via'), 'polling');
 	const stabilizeId = /Job ([0-9a-f]{32})/.exec(await page.textContent('#job-info'))[1];
 	const stabilize = JSON.parse(readFileSync(join(server.data, 'jobs', stabilizeId, 'spec.json'), 'utf8'));
 	assert.equal(stabilize.mode, 'stabilize');

@@ -247,9 +247,13 @@ static void run_dense(const struct run *r, struct scratch *s, int src, int q0,
 	}
 }
 
-/* Gathers the window keys of rect [x0, x1] x [y0, y1] into s->win. */
+/*
+ * Gathers the window keys of rect [x0, x1] x [y0, y1] into s->win, and
+ * their features transposed into s->kt when the rect runs directly.
+ */
 static void gather_rect(const struct run *r, struct scratch *s,
-			const struct attn_window *w, int x0, int y0, int x1, int y1)
+			const struct attn_window *w, int x0, int y0, int x1, int y1,
+			int direct)
 {
 	int nk = (x1 - x0 + 1) * (y1 - y0 + 1), npad = attn_pad(nk);
 	int dv = r->job->dv, width = w->keys.width, j = 0;
@@ -258,7 +262,7 @@ static void gather_rect(const struct run *r, struct scratch *s,
 	if (r->job->scale != 0.0f) {
 		attn_feat_rect(&w->keys, x0, y0, x1, y1, kt->k);
 		memset(kt->k + (size_t)nk * r->d, 0, sizeof(float) * (npad - nk) * r->d);
-		for (int c = 0; c < r->d; c++)
+		for (int c = 0; direct && c < r->d; c++)
 			for (int i = 0; i < nk; i++)
 				s->kt[(size_t)c * (npad + ATTN_LANES) + i] = kt->k[(size_t)i * r->d + c];
 	}
@@ -326,9 +330,11 @@ static void run_window_rect(const struct run *r, struct scratch *s,
 		for (int x = box.x0; x <= box.x1; x += cw) {
 			int x1 = x + cw - 1 < box.x1 ? x + cw - 1 : box.x1;
 			int y1 = y + ch - 1 < box.y1 ? y + ch - 1 : box.y1;
+			int rect_w = r->job->gemm_windows ? 0 : x1 - x + 1;
 			struct attn_tile tile;
 
-			gather_rect(r, s, w, x, y, x1, y1);
+			gather_rect(r, s, w, x, y, x1, y1,
+				    attn_direct_fits(w->radius, rect_w, y1 - y + 1));
 			tile = (struct attn_tile){
 				.q = s->qf + (size_t)a * r->d, .k = s->win.k,
 				.kterm = s->win.kterm, .vt = s->win.vt,
@@ -339,7 +345,7 @@ static void run_window_rect(const struct run *r, struct scratch *s,
 				.scale = r->job->scale, .tile_bias = w->bias_all,
 				.radius = w->radius, .lambda = w->lambda,
 				.rect_x0 = x, .rect_y0 = y,
-				.rect_w = r->job->gemm_windows ? 0 : x1 - x + 1,
+				.rect_w = rect_w,
 				.rect_h = y1 - y + 1, .dv = r->job->dv,
 				.kt = s->kt, .kt_stride = s->win.nk ? attn_pad(s->win.nk) + ATTN_LANES : 0,
 				.work = s->work,

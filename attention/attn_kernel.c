@@ -212,7 +212,7 @@ static long window_row(const struct attn_tile *t, struct attn_state *st, int i,
 		       float *work)
 {
 	struct span sp = window_span(t, i);
-	int stride = (2 * t->radius + 1) * (2 * t->radius + 1) + 2 * ATTN_LANES;
+	int stride = attn_direct_stride(t->radius);
 	float *s = work, *cv = work + stride, row_max;
 	long useful = 0;
 	int n;
@@ -229,13 +229,9 @@ static long window_row(const struct attn_tile *t, struct attn_state *st, int i,
 	return useful;
 }
 
-/* A rectangle tile is run directly when the windows cover at most half of it. */
 static int runs_direct(const struct attn_tile *t)
 {
-	long side = 2L * t->radius + 1;
-
-	return t->rect_w > 0 && t->kt && t->work && t->radius >= 0 &&
-	       2 * side * side <= (long)t->rect_w * t->rect_h;
+	return t->kt && t->work && attn_direct_fits(t->radius, t->rect_w, t->rect_h);
 }
 
 long attn_tile_update(const struct attn_tile *t, float *scores,

@@ -61,12 +61,32 @@ struct attn_tile {
 	float *work;            /* direct runs: attn_direct_work(radius, dv) floats */
 };
 
-/* Scratch floats a direct run needs. */
-static inline int attn_direct_work(int radius, int dv)
+/*
+ * Floats of one row of a direct run's scratch: a window's keys and the
+ * vector stored past them.
+ */
+static inline int attn_direct_stride(int radius)
 {
 	int side = 2 * radius + 1;
 
-	return (dv + 1) * (side * side + 2 * ATTN_LANES);
+	return side * side + 2 * ATTN_LANES;
+}
+
+/* Scratch floats a direct run needs: its scores and dv value rows. */
+static inline int attn_direct_work(int radius, int dv)
+{
+	return (dv + 1) * attn_direct_stride(radius);
+}
+
+/*
+ * Whether a rectangle tile of rect_w x rect_h keys with windows of radius
+ * runs directly: when the windows cover at most half of it.
+ */
+static inline int attn_direct_fits(int radius, int rect_w, int rect_h)
+{
+	long side = 2L * radius + 1;
+
+	return rect_w > 0 && radius >= 0 && 2 * side * side <= (long)rect_w * rect_h;
 }
 
 static inline int attn_pad(int n)

@@ -109,20 +109,16 @@ static int probe_format(const char *path, const char *name,
 }
 
 /*
- * Opens path's container for demuxing: probed as above, then opened with
- * the same allow-lists, which also hold for any file a demuxer would open
+ * Opens path's container for demuxing as ifmt (probed by probe_format),
+ * with the allow-lists, which also hold for any file a demuxer would open
  * on its own.
  */
-static int open_format(const char *path, const char *name,
-		       AVFormatContext **fmt, char *err, size_t errlen)
+static int open_format(const char *path, const AVInputFormat *ifmt,
+		       AVFormatContext **fmt)
 {
-	const AVInputFormat *ifmt;
 	AVDictionary *options = NULL;
 	int ret;
 
-	ret = probe_format(path, name, &ifmt, err, errlen);
-	if (ret < 0)
-		return ret;
 	ret = av_dict_set(&options, "protocol_whitelist", "file", 0);
 	if (ret >= 0)
 		ret = av_dict_set(&options, "format_whitelist", PIPE_DEMUXERS, 0);
@@ -168,9 +164,12 @@ static int find_stream_info(pipe_reader *r)
 static int open_input(pipe_reader *r, const char *path, char *err,
 		      size_t errlen)
 {
+	const AVInputFormat *ifmt;
 	int ret;
 
-	ret = open_format(path, r->name, &r->fmt, err, errlen);
+	ret = probe_format(path, r->name, &ifmt, err, errlen);
+	if (ret >= 0)
+		ret = open_format(path, ifmt, &r->fmt);
 	if (ret == -EINVAL && err && *err)
 		return ret;
 	if (ret < 0)
@@ -363,7 +362,7 @@ static int count_packets(const pipe_reader *r, const char *path, int index,
 	unsigned int i;
 	int ret;
 
-	ret = open_format(path, r->name, &fmt, NULL, 0);
+	ret = open_format(path, r->fmt->iformat, &fmt);
 	if (ret < 0)
 		return pipe_errno(ret);
 	pkt = av_packet_alloc();

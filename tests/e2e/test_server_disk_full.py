@@ -29,24 +29,25 @@ def srv(tmp_path_factory):
     assert s.stop() == 0
 
 
+def noise_clip(folder, size, seconds, *quality):
+    """A clip of random luma noise at size, x264-coded with the quality options."""
+    path = folder / "noise.mp4"
+    ffmpeg("-f", "lavfi", "-i",
+           f"nullsrc=size={size}:rate=24:duration={seconds},geq=random(1)*255:128:128",
+           "-c:v", "libx264", *quality, "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
 @pytest.fixture(scope="module")
 def big_clip(tmp_path_factory):
     """About 1 MB of noise that x264 cannot shrink: a few of these fill the disk."""
-    path = tmp_path_factory.mktemp("big") / "noise.mp4"
-    ffmpeg("-f", "lavfi", "-i", "nullsrc=size=160x96:rate=24:duration=1,geq=random(1)*255:128:128",
-           "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-           str(path))
-    return path
+    return noise_clip(tmp_path_factory.mktemp("big"), "160x96", 1, "-qp", "0")
 
 
 @pytest.fixture(scope="module")
 def grain_clip(tmp_path_factory):
     """180 KB of coarse noise whose lossless edit takes about 2 MB."""
-    path = tmp_path_factory.mktemp("grain") / "grain.mp4"
-    ffmpeg("-f", "lavfi", "-i", "nullsrc=size=240x144:rate=24:duration=3,geq=random(1)*255:128:128",
-           "-c:v", "libx264", "-crf", "40", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-           str(path))
-    return path
+    return noise_clip(tmp_path_factory.mktemp("grain"), "240x144", 3, "-crf", "40")
 
 
 def output_digest(srv, job_id):

@@ -18,6 +18,9 @@
 /* Bytes MHD asks for at most per read. */
 #define SRV_EVENTS_BLOCK 4096
 
+/* How long closing waits for ended streams to reach their clients. */
+#define SRV_EVENTS_FLUSH_MS 2000
+
 /*
  * One stream. Everything but the constant fields is guarded by the
  * srv_events lock. It is freed when its response is gone and no poll
@@ -46,6 +49,7 @@ struct srv_events {
 	srv_backend *backend;           /* borrowed */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;            /* srv_events_close */
+	pthread_cond_t gone;            /* the last stream left, once closed */
 	struct srv_stream *head;
 	bool closed;
 	bool started;
@@ -213,6 +217,7 @@ int srv_events_create(srv_backend *backend, srv_events **out)
 	ev->backend = backend;
 	pthread_mutex_init(&ev->lock, NULL);
 	srv_cond_init(&ev->wake);
+	srv_cond_init(&ev->gone);
 	ret = -pthread_create(&ev->thread, NULL, srv_events_main, ev);
 	if (ret < 0) {
 		srv_events_free(ev);
@@ -223,6 +228,23 @@ int srv_events_create(srv_backend *backend, srv_events **out)
 	return 0;
 }
 
+/*
+ * Waits until every stream's response is gone (its last chunk written), for
+ * at most SRV_EVENTS_FLUSH_MS: stopping the daemon earlier would cut
+ * resumed streams before their end, and a client that does not read must
+ * not hold the shutdown.
+ */
+static void srv_events_flush(srv_events *ev)
+{
+	struct timespec until;
+
+	until = srv_deadline(srv_mono_ns() + SRV_EVENTS_FLUSH_MS * SRV_NS_PER_MS);
+	pthread_mutex_lock(&ev->lock);
+	while (ev->head && pthread_cond_timedwait(&ev->gone, &ev->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&ev->lock);
+}
+
 void srv_events_close(srv_events *ev)
 {
 	if (!ev)
@@ -231,9 +253,11 @@ void srv_events_close(srv_events *ev)
 	ev->closed = true;
 	pthread_cond_signal(&ev->wake);
 	pthread_mutex_unlock(&ev->lock);
-	if (ev->started)
-		pthread_join(ev->thread, NULL);
+	if (!ev->started)
+		return;
+	pthread_join(ev->thread, NULL);
 	ev->started = false;
+	srv_events_flush(ev);
 }
 
 void srv_events_free(srv_events *ev)
@@ -241,6 +265,7 @@ void srv_events_free(srv_events *ev)
 	if (!ev)
 		return;
 	srv_events_close(ev);
+	pthread_cond_destroy(&ev->gone);
 	pthread_cond_destroy(&ev->wake);
 	pthread_mutex_destroy(&ev->lock);
 	free(ev);
@@ -291,6 +316,8 @@ static void srv_events_done(void *cls)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv_stream_put(s);
+	if (ev->closed && !ev->head)
+		pthread_cond_broadcast(&ev->gone);
 	pthread_mutex_unlock(&ev->lock);
 }
 

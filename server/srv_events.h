@@ -57,9 +57,11 @@ typedef struct srv_events srv_events;
 int srv_events_create(srv_backend *backend, srv_events **out);
 
 /*
- * Ends every stream (what was queued is still sent) and stops the thread;
- * no stream opens afterwards. Call before MHD_stop_daemon: MHD must not
- * be stopped with suspended connections.
+ * Ends every stream (what was queued is still sent), stops the thread and
+ * waits a moment for the streams' last bytes to reach their clients; no
+ * stream opens afterwards. Call before MHD_stop_daemon: MHD must not be
+ * stopped with suspended connections, nor before the ended streams are
+ * written, or their clients see a cut instead of the end.
  */
 void srv_events_close(srv_events *ev);
 

@@ -30,7 +30,8 @@ struct srv_pool {
 	pthread_cond_t idle;
 	struct srv_worker *workers;
 	int n_workers;
-	int busy;
+	int busy;               /* workers running a job */
+	int taking;             /* workers in srv_backend_take */
 };
 
 /* A progress callback's context. */
@@ -218,6 +219,31 @@ static void srv_worker_run(struct srv_worker *w, srv_job *job)
 		    ret ? err : NULL);
 }
 
+/*
+ * Takes the next job for w; false once the backend is closed. A worker
+ * counts as taking until the job it took counts as running, so a drain
+ * never sees it idle while it holds a job.
+ */
+static bool srv_worker_take(struct srv_worker *w, srv_job **job)
+{
+	srv_pool *pool = w->pool;
+	int ret;
+
+	pthread_mutex_lock(&pool->lock);
+	pool->taking++;
+	pthread_mutex_unlock(&pool->lock);
+	ret = srv_backend_take(pool->deps.backend, job);
+	pthread_mutex_lock(&pool->lock);
+	pool->taking--;
+	if (!ret) {
+		w->job = *job;
+		pool->busy++;
+	}
+	pthread_cond_broadcast(&pool->idle);
+	pthread_mutex_unlock(&pool->lock);
+	return !ret;
+}
+
 static void *srv_worker_main(void *arg)
 {
 	struct srv_worker *w = arg;
@@ -225,11 +251,7 @@ static void *srv_worker_main(void *arg)
 	srv_job *job;
 
 	setpriority(PRIO_PROCESS, (id_t)gettid(), SRV_WORKER_NICE);
-	while (!srv_backend_take(pool->deps.backend, &job)) {
-		pthread_mutex_lock(&pool->lock);
-		w->job = job;
-		pool->busy++;
-		pthread_mutex_unlock(&pool->lock);
+	while (srv_worker_take(w, &job)) {
 		srv_worker_run(w, job);
 		pthread_mutex_lock(&pool->lock);
 		w->job = NULL;
@@ -295,9 +317,9 @@ bool srv_pool_wait_idle(srv_pool *pool, int64_t deadline_ns)
 	bool idle;
 
 	pthread_mutex_lock(&pool->lock);
-	while (pool->busy && srv_mono_ns() < deadline_ns)
+	while ((pool->busy || pool->taking) && srv_mono_ns() < deadline_ns)
 		pthread_cond_timedwait(&pool->idle, &pool->lock, &ts);
-	idle = !pool->busy;
+	idle = !pool->busy && !pool->taking;
 	pthread_mutex_unlock(&pool->lock);
 	return idle;
 }

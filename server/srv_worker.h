@@ -59,8 +59,9 @@ int srv_pool_size(const srv_pool *pool);
 int srv_pool_busy(srv_pool *pool);
 
 /*
- * After srv_backend_close: waits until no worker runs a job or until the
- * CLOCK_MONOTONIC deadline (ns). True when they all finished.
+ * After srv_backend_close: waits until no worker runs a job nor is taking
+ * one, or until the CLOCK_MONOTONIC deadline (ns). True when they all
+ * finished.
  */
 bool srv_pool_wait_idle(srv_pool *pool, int64_t deadline_ns);
 

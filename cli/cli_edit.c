@@ -15,6 +15,7 @@
 #include <libavutil/log.h>
 
 #include "api/api_spec.h"
+#include "attention/attn_blas.h"
 #include "cli/cli_args.h"
 #include "pipeline/pipe_job.h"
 
@@ -215,10 +216,10 @@ static void print_stats(const struct pipe_job_result *r)
 	       "\"decode_seconds\": %.4f, \"attend_seconds\": %.4f, "
 	       "\"blend_seconds\": %.4f, \"encode_seconds\": %.4f, "
 	       "\"gflops\": %.3f, \"useful_share\": %.4f, "
-	       "\"attention_entropy_mean\": %.4f}\n", (long long)r->frames,
-	       r->seconds, r->fps, r->decode_seconds, r->attend_seconds,
-	       r->blend_seconds, r->encode_seconds, r->gflops, r->useful_share,
-	       r->attention_entropy_mean);
+	       "\"attention_entropy_mean\": %.4f, \"blas_core\": \"%s\"}\n",
+	       (long long)r->frames, r->seconds, r->fps, r->decode_seconds,
+	       r->attend_seconds, r->blend_seconds, r->encode_seconds, r->gflops,
+	       r->useful_share, r->attention_entropy_mean, attn_blas_core());
 }
 
 static int run(const api_spec *spec, const struct edit_args *a)

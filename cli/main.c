@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attention/attn_blas.h"
 #include "cli/cli_edit.h"
 #include "server/srv_main.h"
 
@@ -16,6 +17,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	attn_blas_reexec(argv);
 	if (argc >= 2 && !strcmp(argv[1], "edit"))
 		return cli_edit(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "serve"))

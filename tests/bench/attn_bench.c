@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include "attention/attn_attend.h"
+#include "attention/attn_blas.h"
 
 #define W 972
 #define H 540
@@ -144,13 +145,16 @@ static void dense(attn_pool *pool, struct frame *q, int nq_side, int nk)
 	attn_queries_free(qs);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	unsigned seed = 3;
 	struct frame q, k;
 	attn_pool *pool;
 	int threads = 2;
 
+	(void)argc;
+	attn_blas_reexec(argv);
+	printf("OpenBLAS core %s\n", attn_blas_core());
 	frame_init(&q, &seed);
 	frame_init(&k, &seed);
 	printf("OpenBLAS sgemm 2048^3, 1 thread  %8.1f GFLOP/s\n", sgemm_gflops(2048, 2048, 2048, 1));

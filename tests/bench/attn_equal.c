@@ -28,6 +28,7 @@
 #include <cblas.h>
 
 #include "attention/attn_attend.h"
+#include "attention/attn_blas.h"
 
 #define W 972
 #define H 540
@@ -381,6 +382,7 @@ int main(int argc, char **argv)
 	int runs = argc > 2 ? atoi(argv[2]) : 3, ret;
 	attn_pool *pool;
 
+	attn_blas_reexec(argv);
 	if (argc < 2 || argc > 3 || runs < 1) {
 		fprintf(stderr, "usage: attn_equal DIR [RUNS]\n");
 		return 2;

@@ -21,6 +21,7 @@ import equal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH_DIR = os.environ.get("MASKATTN_BENCH_DIR", os.path.join(HERE, "..", "..", "build", "bench"))
+CORE = re.compile(r"^OpenBLAS core (\S+)$", re.M)
 SGEMM = re.compile(r"^OpenBLAS sgemm (\S+)(?: \((?:a )?(.*?)\))?, (\d+) threads? +([\d.]+) GFLOP/s")
 # which of our cases each sgemm shape is the limit of
 LIMIT_OF = {None: "dense", "dense tile": "dense", "window tile": "window_r8"}
@@ -28,10 +29,15 @@ LIMIT_OF = {None: "dense", "dense tile": "dense", "window tile": "window_r8"}
 
 def attn_bench():
     """Runs attn_bench, printing its lines; returns its sgemm figures
-    (shape, what, threads, GFLOP/s)."""
+    (shape, what, threads, GFLOP/s). The OpenBLAS core it ran on (the one
+    maskattn picks) is set for everything run after it, the NumPy and
+    PyTorch references too, so that all run on the same kernels."""
     out = subprocess.run([os.path.join(BENCH_DIR, "attn_bench")], check=True,
                          capture_output=True, text=True).stdout
     print(out, end="", flush=True)
+    core = CORE.search(out)
+    if core:
+        os.environ["OPENBLAS_CORETYPE"] = core.group(1)
     found = [m.groups() for m in map(SGEMM.match, out.splitlines()) if m]
     if not found:
         raise SystemExit("attn_bench printed no sgemm figure")

@@ -37,12 +37,13 @@ def write_spec(directory, spec, name="job.json"):
 
 
 def run_edit(*args, timeout=RUN_TIMEOUT, env=None, cwd=None):
-    """Runs `maskattn edit ARGS` with stdin, stdout and stderr not terminals.
-    Returns the CompletedProcess (text)."""
+    """Runs `maskattn edit ARGS` with stdin, stdout and stderr not terminals;
+    env adds variables (None: removes one). Returns the CompletedProcess (text)."""
     full_env = dict(os.environ)
     for k in ("MASKATTN_SPEC", "MASKATTN_OUT", "MASKATTN_THREADS", "MASKATTN_QUIET"):
         full_env.pop(k, None)
     full_env.update(env or {})
+    full_env = {k: v for k, v in full_env.items() if v is not None}
     return subprocess.run([BIN, "edit", *map(str, args)], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout, env=full_env,
                           cwd=cwd)

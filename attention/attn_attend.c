@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "attention/attn_kernel.h"
+#include "attention/attn_rows.h"
 
 #define TILE_KEYS 512           /* default keys per GEMM tile */
+#define RECT_KEYS 2048          /* default keys per window rectangle */
 
 /* --- query sets --- */
 
@@ -77,13 +79,30 @@ int attn_queries_from_mask(const float *mask, int width, int height,
 	return 0;
 }
 
-/* --- prepared dense key tiles, shared read-only by all blocks --- */
+/*
+ * n floats, zero, with ATTN_LANES more before and after them that attn_rows
+ * may read (NULL when out of memory). Freed by free_margined.
+ */
+static float *alloc_margined(size_t n)
+{
+	float *p = calloc(n + 2 * ATTN_LANES, sizeof(float));
+
+	return p ? p + ATTN_LANES : NULL;
+}
+
+static void free_margined(float *p)
+{
+	if (p)
+		free(p - ATTN_LANES);
+}
+
+/* --- key tiles: the dense ones prepared once and shared, a window one per worker --- */
 
 struct ktile {
 	int nk;
 	float *k;               /* npad x d */
-	float *kterm;           /* npad, and ATTN_LANES more (direct runs read on) */
-	float *vt;              /* dv x npad, and ATTN_LANES more */
+	float *kterm;           /* npad, margined */
+	float *vt;              /* dv x npad, margined */
 	float *kx, *ky;         /* npad, or NULL */
 };
 
@@ -93,8 +112,8 @@ static int ktile_alloc(struct ktile *t, int cap, int d, int dv, int with_pos)
 	int npad = attn_pad(cap);
 
 	t->k = calloc((size_t)npad * d, sizeof(float));
-	t->kterm = calloc(npad + ATTN_LANES, sizeof(float));
-	t->vt = calloc((size_t)npad * dv + ATTN_LANES, sizeof(float));
+	t->kterm = alloc_margined(npad);
+	t->vt = alloc_margined((size_t)npad * dv);
 	t->kx = with_pos ? calloc(npad, sizeof(float)) : NULL;
 	t->ky = with_pos ? calloc(npad, sizeof(float)) : NULL;
 	if (!t->k || !t->kterm || !t->vt || (with_pos && (!t->kx || !t->ky)))
@@ -105,8 +124,8 @@ static int ktile_alloc(struct ktile *t, int cap, int d, int dv, int with_pos)
 static void ktile_release(struct ktile *t)
 {
 	free(t->k);
-	free(t->kterm);
-	free(t->vt);
+	free_margined(t->kterm);
+	free_margined(t->vt);
 	free(t->kx);
 	free(t->ky);
 }
@@ -133,8 +152,8 @@ static int dense_prepare(const struct attn_dense *src, int d, int dv, float scal
 			return -ENOMEM;
 		}
 		memcpy(kt->k, src->k + (size_t)first * d, sizeof(float) * nk * d);
-		attn_kterm(kt->k, src->bias ? src->bias + first : NULL, nk, d, scale,
-			   kt->kterm);
+		attn_kterm(kt->k, d, 1, src->bias ? src->bias + first : NULL, nk, d,
+			   scale, kt->kterm);
 		for (int c = 0; c < dv; c++)
 			for (int j = 0; j < nk; j++)
 				kt->vt[(size_t)c * npad + j] = src->v[(size_t)(first + j) * dv + c];
@@ -150,10 +169,18 @@ static int dense_prepare(const struct attn_dense *src, int d, int dv, float scal
 
 /* --- per-worker scratch --- */
 
+struct rect {
+	int x0, y0, x1, y1;
+};
+
 struct scratch {
-	float *qf;              /* block queries' features */
-	float *kt;              /* window key features transposed, for direct runs */
-	float *work;            /* direct runs' scratch */
+	float *qf;              /* block queries' features, row-major (GEMM tiles) */
+	float *qt;              /* or those of their box as attn_rows reads them, margined */
+	struct rect qbox;
+	int q_pitch;
+	float *kt;              /* window key features transposed (attn_rows), margined */
+	float *work;            /* attn_rows' scratch */
+	int *keys;
 	float *max, *sum, *ent, *acc;
 	float *s;               /* score tile */
 	float *kbias;           /* window key biases */
@@ -165,7 +192,11 @@ struct run {
 	const struct attn_job *job;
 	float log8[256];        /* log(m / 255) of an 8-bit mask, ATTN_NEG at 0 */
 	int d, bmax;
-	int tile_keys;
+	int qt_floats;          /* of scratch qt: a block's box, as attn_rows reads it */
+	int row_major;          /* queries' features wanted row-major (qf) */
+	int boxed;              /* and as their box, feature-major (qt) */
+	int tile_keys;          /* keys per GEMM tile */
+	int rect_keys;          /* keys per window rectangle (attn_rows) */
 	struct ktile **dense_tiles;
 	int *dense_count;
 	struct scratch *scratch;
@@ -174,8 +205,10 @@ struct run {
 static void scratch_release(struct scratch *s)
 {
 	free(s->qf);
-	free(s->kt);
+	free_margined(s->qt);
+	free_margined(s->kt);
 	free(s->work);
+	free(s->keys);
 	free(s->max);
 	free(s->sum);
 	free(s->ent);
@@ -185,25 +218,31 @@ static void scratch_release(struct scratch *s)
 	ktile_release(&s->win);
 }
 
-static int scratch_alloc(struct scratch *s, int bmax, int d, int dv, int tile_keys,
-			 int radius)
+/*
+ * A worker's buffers: GEMM tiles of up to tile_keys keys, window
+ * rectangles of up to rect_keys.
+ */
+static int scratch_alloc(struct scratch *s, const struct run *r, int dv)
 {
-	int npad = attn_pad(tile_keys);
+	int bmax = r->bmax, d = r->d, tile_keys = r->tile_keys;
+	int cap = tile_keys > r->rect_keys ? tile_keys : r->rect_keys, npad = attn_pad(cap);
 
 	s->qf = malloc(sizeof(float) * bmax * d);
-	s->kt = calloc((size_t)d * (npad + ATTN_LANES), sizeof(float));
-	s->work = malloc(sizeof(float) * attn_direct_work(radius, dv ? dv : 1));
-	if (!s->kt || !s->work)
+	s->qt = alloc_margined((size_t)d * r->qt_floats);
+	s->kt = alloc_margined((size_t)d * (npad + ATTN_LANES));
+	s->work = malloc(sizeof(float) * ATTN_ROWS_WORK);
+	s->keys = malloc(sizeof(int) * ATTN_ROWS_CHUNK);
+	if (!s->qt || !s->kt || !s->work || !s->keys)
 		return -ENOMEM;
 	s->max = malloc(sizeof(float) * bmax);
 	s->sum = malloc(sizeof(float) * bmax);
 	s->ent = malloc(sizeof(float) * bmax);
 	s->acc = malloc(sizeof(float) * bmax * (dv ? dv : 1));
-	s->s = malloc(sizeof(float) * bmax * npad);
+	s->s = malloc(sizeof(float) * bmax * attn_pad(tile_keys));
 	s->kbias = malloc(sizeof(float) * npad);
 	if (!s->qf || !s->max || !s->sum || !s->ent || !s->acc || !s->s || !s->kbias)
 		return -ENOMEM;
-	return ktile_alloc(&s->win, tile_keys, d, dv, 1);
+	return ktile_alloc(&s->win, cap, d, dv, 1);
 }
 
 /* The state of queries [a, b) of the block in scratch. */
@@ -248,54 +287,110 @@ static void run_dense(const struct run *r, struct scratch *s, int src, int q0,
 }
 
 /*
- * Gathers the window keys of rect [x0, x1] x [y0, y1] into s->win, and
- * their features transposed into s->kt when the rect runs directly.
+ * The key biases of rect [x0, x1] x [y0, y1] of w into s->kbias, row by
+ * row; 0 when it has none.
  */
-static void gather_rect(const struct run *r, struct scratch *s,
-			const struct attn_window *w, int x0, int y0, int x1, int y1,
-			int direct)
+static int gather_bias(const struct run *r, struct scratch *s,
+		       const struct attn_window *w, int x0, int y0, int x1, int y1)
 {
-	int nk = (x1 - x0 + 1) * (y1 - y0 + 1), npad = attn_pad(nk);
-	int dv = r->job->dv, width = w->keys.width, j = 0;
-	struct ktile *kt = &s->win;
+	int rw = x1 - x0 + 1;
 
-	if (r->job->scale != 0.0f) {
-		attn_feat_rect(&w->keys, x0, y0, x1, y1, kt->k);
-		memset(kt->k + (size_t)nk * r->d, 0, sizeof(float) * (npad - nk) * r->d);
-		for (int c = 0; direct && c < r->d; c++)
-			for (int i = 0; i < nk; i++)
-				s->kt[(size_t)c * (npad + ATTN_LANES) + i] = kt->k[(size_t)i * r->d + c];
-	}
+	if (!w->bias && !w->mask && !w->mask8)
+		return 0;
 	for (int y = y0; y <= y1; y++) {
-		for (int x = x0; x <= x1; x++, j++) {
-			size_t p = (size_t)y * width + x;
+		size_t p = (size_t)y * w->keys.width + x0;
+		float *o = s->kbias + (size_t)(y - y0) * rw;
 
-			kt->kx[j] = (float)x;
-			kt->ky[j] = (float)y;
-			if (w->bias)
-				s->kbias[j] = w->bias[p];
-			else if (w->mask)
-				s->kbias[j] = w->mask[p] > 0.0f ? logf(w->mask[p]) : ATTN_NEG;
-			else if (w->mask8)
-				s->kbias[j] = r->log8[w->mask8[p]];
-			for (int c = 0; c < dv && !w->values; c++)
-				kt->vt[(size_t)c * npad + j] = w->value8[c] ?
-					w->value8[c][p] * (1.0f / 255.0f) : w->value[c][p];
-		}
+		for (int x = 0; x < rw; x++)
+			o[x] = w->bias ? w->bias[p + x] :
+			       w->mask ? (w->mask[p + x] > 0.0f ? logf(w->mask[p + x]) : ATTN_NEG) :
+			       r->log8[w->mask8[p + x]];
 	}
-	if (w->values)
-		w->values(w->values_ctx, x0, y0, x1, y1, kt->vt, npad);
-	for (; j < npad; j++)
-		for (int c = 0; c < dv; c++)
-			kt->vt[(size_t)c * npad + j] = 0.0f;
-	attn_kterm(kt->k, w->bias || w->mask || w->mask8 ? s->kbias : NULL, nk,
-		   r->d, r->job->scale, kt->kterm);
-	kt->nk = nk;
+	return 1;
 }
 
-struct rect {
-	int x0, y0, x1, y1;
-};
+/*
+ * The values of rect [x0, x1] x [y0, y1] of w into vt: value c of key
+ * (x, y) at vt[(y - y0) * row_stride + c * chan_stride + x - x0].
+ */
+static void gather_values(const struct attn_window *w, int dv, int x0, int y0,
+			  int x1, int y1, float *vt, size_t row_stride,
+			  size_t chan_stride)
+{
+	int rw = x1 - x0 + 1;
+
+	if (w->values) {
+		w->values(w->values_ctx, x0, y0, x1, y1, vt, row_stride, chan_stride);
+		return;
+	}
+	for (int y = y0; y <= y1; y++, vt += row_stride) {
+		size_t p = (size_t)y * w->keys.width + x0;
+
+		for (int c = 0; c < dv; c++) {
+			float *o = vt + c * chan_stride;
+
+			if (w->value8[c])
+				for (int x = 0; x < rw; x++)
+					o[x] = w->value8[c][p + x] * (1.0f / 255.0f);
+			else
+				memcpy(o, w->value[c] + p, sizeof(float) * rw);
+		}
+	}
+}
+
+/*
+ * Gathers the window keys of rect [x0, x1] x [y0, y1] for attn_rows:
+ * features into s->kt, terms and values into s->win, in the rectangle's
+ * layout (struct attn_rect) with the pitch returned.
+ */
+static int gather_rows(const struct run *r, struct scratch *s,
+		       const struct attn_window *w, int x0, int y0, int x1, int y1)
+{
+	int rw = x1 - x0 + 1, pitch = rw + ATTN_LANES, d = r->d, biased;
+	struct ktile *kt = &s->win;
+
+	if (r->job->scale != 0.0f)
+		attn_feat_rect(&w->keys, x0, y0, x1, y1, s->kt, (size_t)d * pitch, pitch);
+	biased = gather_bias(r, s, w, x0, y0, x1, y1);
+	gather_values(w, r->job->dv, x0, y0, x1, y1, kt->vt,
+		      (size_t)r->job->dv * pitch, pitch);
+	for (int y = 0; y <= y1 - y0; y++)
+		attn_kterm(s->kt + (size_t)y * d * pitch, 1, pitch,
+			   biased ? s->kbias + (size_t)y * rw : NULL, rw, d,
+			   r->job->scale, kt->kterm + (size_t)y * pitch);
+	kt->nk = rw * (y1 - y0 + 1);
+	return pitch;
+}
+
+/*
+ * Gathers the window keys of rect [x0, x1] x [y0, y1] as a GEMM tile into
+ * s->win (features row-major, positions, terms and values).
+ */
+static void gather_gemm(const struct run *r, struct scratch *s,
+			const struct attn_window *w, int x0, int y0, int x1, int y1)
+{
+	int rw = x1 - x0 + 1, nk = rw * (y1 - y0 + 1), npad = attn_pad(nk);
+	int stride = npad + ATTN_LANES, biased;
+	struct ktile *kt = &s->win;
+
+	if (r->job->scale != 0.0f)
+		attn_feat_rect(&w->keys, x0, y0, x1, y1, s->kt, rw, stride);
+	biased = gather_bias(r, s, w, x0, y0, x1, y1);
+	gather_values(w, r->job->dv, x0, y0, x1, y1, kt->vt, rw, npad);
+	for (int c = 0; c < r->job->dv; c++)
+		memset(kt->vt + (size_t)c * npad + nk, 0, sizeof(float) * (npad - nk));
+	attn_kterm(s->kt, 1, stride, biased ? s->kbias : NULL, nk, r->d,
+		   r->job->scale, kt->kterm);
+	memset(kt->k, 0, sizeof(float) * npad * r->d);
+	for (int c = 0; r->job->scale != 0.0f && c < r->d; c++)
+		for (int j = 0; j < nk; j++)
+			kt->k[(size_t)j * r->d + c] = s->kt[(size_t)c * stride + j];
+	for (int j = 0; j < nk; j++) {
+		kt->kx[j] = (float)(x0 + j % rw);
+		kt->ky[j] = (float)(y0 + j / rw);
+	}
+	kt->nk = nk;
+}
 
 /* Bounding box of the windows of queries [a, b), clipped; empty: x0 > x1. */
 static struct rect window_bbox(const struct attn_window *w, int q0, int a, int b)
@@ -317,40 +412,79 @@ static struct rect window_bbox(const struct attn_window *w, int q0, int a, int b
 	return box;
 }
 
+/* Queries [a, b) of the block at q0 against the keys of s->win as GEMM tiles. */
+static void fold_gemm(const struct run *r, struct scratch *s,
+		      const struct attn_window *w, int q0, int a, int b,
+		      struct attn_state *st)
+{
+	struct attn_tile tile = {
+		.q = s->qf + (size_t)a * r->d, .k = s->win.k, .kterm = s->win.kterm,
+		.vt = s->win.vt, .kx = s->win.kx, .ky = s->win.ky,
+		.cx = w->cx + q0 + a, .cy = w->cy + q0 + a,
+		.qbias = w->qbias ? w->qbias + q0 + a : NULL,
+		.nq = b - a, .nk = s->win.nk, .d = r->d, .scale = r->job->scale,
+		.tile_bias = w->bias_all, .radius = w->radius, .lambda = w->lambda,
+	};
+
+	fold(s, &tile, st);
+}
+
+/*
+ * The same a query per lane, the keys being the rect [x0, x1] x [y0, y1]
+ * gathered with pitch.
+ */
+static void fold_rows(const struct run *r, struct scratch *s,
+		      const struct attn_window *w, int q0, int a, int b,
+		      struct attn_state *st, struct rect k, int pitch)
+{
+	struct attn_rect rect = {
+		.x0 = k.x0, .y0 = k.y0, .w = k.x1 - k.x0 + 1, .h = k.y1 - k.y0 + 1,
+		.pitch = pitch, .kt = s->kt, .kterm = s->win.kterm, .vt = s->win.vt,
+	};
+	struct attn_rows rows = {
+		.qt = s->qt, .q_pitch = s->q_pitch, .qx0 = s->qbox.x0,
+		.qy0 = s->qbox.y0, .qx = r->job->q->x + q0 + a,
+		.qy = r->job->q->y + q0 + a, .cx = w->cx + q0 + a, .cy = w->cy + q0 + a,
+		.qbias = w->qbias ? w->qbias + q0 + a : NULL, .nq = b - a, .d = r->d,
+		.dv = r->job->dv, .scale = r->job->scale, .tile_bias = w->bias_all,
+		.lambda = w->lambda, .radius = w->radius, .work = s->work,
+		.keys = s->keys,
+	};
+	long computed;
+
+	s->useful += attn_rows_update(&rows, &rect, st, &computed);
+	s->scores += computed;
+}
+
+/*
+ * Queries [a, b) of the block at q0 against the window keys in box, in
+ * rectangles of up to a tile's keys (a query per lane: a tile's floats,
+ * each run of keys padded by ATTN_LANES).
+ */
 static void run_window_rect(const struct run *r, struct scratch *s,
 			    const struct attn_window *w, int q0, int a, int b,
 			    struct rect box)
 {
+	int gemm = r->job->gemm_windows;
+	int keys = gemm ? r->tile_keys : r->rect_keys;
 	int bw = box.x1 - box.x0 + 1;
-	int cw = bw < r->tile_keys ? bw : r->tile_keys;
-	int ch = r->tile_keys / cw;
+	int run = gemm ? keys : keys - ATTN_LANES;     /* keys of a run */
+	int cw = bw < run ? bw : run;
+	int ch = keys / (gemm ? cw : cw + ATTN_LANES);
 	struct attn_state st = sub_state(s, r->job->dv, a, b);
 
 	for (int y = box.y0; y <= box.y1; y += ch) {
 		for (int x = box.x0; x <= box.x1; x += cw) {
-			int x1 = x + cw - 1 < box.x1 ? x + cw - 1 : box.x1;
-			int y1 = y + ch - 1 < box.y1 ? y + ch - 1 : box.y1;
-			int rect_w = r->job->gemm_windows ? 0 : x1 - x + 1;
-			struct attn_tile tile;
+			struct rect k = { x, y, x + cw - 1 < box.x1 ? x + cw - 1 : box.x1,
+					  y + ch - 1 < box.y1 ? y + ch - 1 : box.y1 };
 
-			gather_rect(r, s, w, x, y, x1, y1,
-				    attn_direct_fits(w->radius, rect_w, y1 - y + 1));
-			tile = (struct attn_tile){
-				.q = s->qf + (size_t)a * r->d, .k = s->win.k,
-				.kterm = s->win.kterm, .vt = s->win.vt,
-				.kx = s->win.kx, .ky = s->win.ky,
-				.cx = w->cx + q0 + a, .cy = w->cy + q0 + a,
-				.qbias = w->qbias ? w->qbias + q0 + a : NULL,
-				.nq = b - a, .nk = s->win.nk, .d = r->d,
-				.scale = r->job->scale, .tile_bias = w->bias_all,
-				.radius = w->radius, .lambda = w->lambda,
-				.rect_x0 = x, .rect_y0 = y,
-				.rect_w = rect_w,
-				.rect_h = y1 - y + 1, .dv = r->job->dv,
-				.kt = s->kt, .kt_stride = s->win.nk ? attn_pad(s->win.nk) + ATTN_LANES : 0,
-				.work = s->work,
-			};
-			fold(s, &tile, &st);
+			if (gemm) {
+				gather_gemm(r, s, w, k.x0, k.y0, k.x1, k.y1);
+				fold_gemm(r, s, w, q0, a, b, &st);
+			} else {
+				fold_rows(r, s, w, q0, a, b, &st, k,
+					  gather_rows(r, s, w, k.x0, k.y0, k.x1, k.y1));
+			}
 		}
 	}
 }
@@ -377,6 +511,19 @@ static void run_window(const struct run *r, struct scratch *s,
 	run_window_rect(r, s, w, q0, a, b, box);
 }
 
+/* The box of queries [q0, q0 + n). */
+static struct rect query_box(const attn_queries *q, int q0, int n)
+{
+	struct rect box = { q->x[q0], q->y[q0], q->x[q0], q->y[q0] };
+
+	for (int i = q0 + 1; i < q0 + n; i++) {
+		box.x0 = q->x[i] < box.x0 ? q->x[i] : box.x0;
+		box.x1 = q->x[i] > box.x1 ? q->x[i] : box.x1;
+		box.y1 = q->y[i] > box.y1 ? q->y[i] : box.y1;
+	}
+	return box;
+}
+
 static void run_block(void *ctx, int block, int worker)
 {
 	const struct run *r = ctx;
@@ -385,9 +532,16 @@ static void run_block(void *ctx, int block, int worker)
 	int q0 = job->q->block[block], nq = job->q->block[block + 1] - q0;
 	struct attn_state st = sub_state(s, job->dv, 0, nq);
 
-	if (job->scale != 0.0f)
+	if (job->scale != 0.0f && r->row_major)
 		attn_feat_gather(job->queries, job->q->x + q0, job->q->y + q0, nq,
 				 s->qf);
+	if (r->boxed) {
+		s->qbox = query_box(job->q, q0, nq);
+		s->q_pitch = s->qbox.x1 - s->qbox.x0 + 1 + ATTN_LANES;
+	}
+	if (job->scale != 0.0f && r->boxed)
+		attn_feat_rect(job->queries, s->qbox.x0, s->qbox.y0, s->qbox.x1,
+			       s->qbox.y1, s->qt, (size_t)r->d * s->q_pitch, s->q_pitch);
 	attn_state_reset(&st);
 	for (int i = 0; i < job->n_dense; i++)
 		run_dense(r, s, i, q0, nq);
@@ -407,14 +561,17 @@ static int largest_block(const attn_queries *q)
 	return m;
 }
 
-/* The largest window radius of the job's windows. */
-static int largest_radius(const struct attn_job *job)
+/* Floats a feature of the largest box of a block's queries takes in attn_rows' layout. */
+static int largest_box(const attn_queries *q)
 {
-	int m = 0;
+	int m = 1;
 
-	for (int i = 0; i < job->n_windows; i++)
-		if (job->windows[i].radius > m)
-			m = job->windows[i].radius;
+	for (int b = 0; b < q->n_blocks; b++) {
+		struct rect box = query_box(q, q->block[b], q->block[b + 1] - q->block[b]);
+		int n = (box.x1 - box.x0 + 1 + ATTN_LANES) * (box.y1 - box.y0 + 1);
+
+		m = n > m ? n : m;
+	}
 	return m;
 }
 
@@ -442,7 +599,12 @@ static int run_prepare(struct run *r, const struct attn_job *job, int threads)
 		r->log8[m] = logf(m / 255.0f);
 	r->d = attn_feat_dim(job->queries);
 	r->bmax = largest_block(job->q);
+	r->row_major = job->n_dense > 0 || (job->n_windows > 0 && job->gemm_windows);
+	r->boxed = job->n_windows > 0 && !job->gemm_windows;
+	r->qt_floats = r->boxed ? largest_box(job->q) : 0;
 	r->tile_keys = job->tile_keys > 0 ? job->tile_keys : TILE_KEYS;
+	r->rect_keys = job->tile_keys > 2 * ATTN_LANES ? job->tile_keys :
+		       job->tile_keys > 0 ? 2 * ATTN_LANES : RECT_KEYS;
 	r->dense_tiles = calloc(job->n_dense + 1, sizeof(*r->dense_tiles));
 	r->dense_count = calloc(job->n_dense + 1, sizeof(int));
 	r->scratch = calloc(threads, sizeof(*r->scratch));
@@ -456,8 +618,7 @@ static int run_prepare(struct run *r, const struct attn_job *job, int threads)
 			return ret;
 	}
 	for (int i = 0; i < threads; i++) {
-		ret = scratch_alloc(&r->scratch[i], r->bmax, r->d, job->dv,
-				    r->tile_keys, largest_radius(job));
+		ret = scratch_alloc(&r->scratch[i], r, job->dv);
 		if (ret < 0)
 			return ret;
 	}

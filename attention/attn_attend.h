@@ -5,12 +5,12 @@
  * Queries are pixels of a frame, grouped in square blocks. Key sets are
  * dense (every query sees every key: the global masked keyframe keys) or
  * windowed (each query sees the pixels of a reference frame within a
- * radius of its own centre: local spatiotemporal windows). A block's
- * window keys are gathered as the bounding box of its queries' windows and
- * run as dense GEMM tiles; keys outside a query's window are left out in
- * the fused pass. Blocks run in parallel on the pool; each block's result
- * depends only on its inputs, so the output does not depend on the thread
- * count.
+ * radius of its own centre: local spatiotemporal windows). Dense keys run
+ * as GEMM tiles (attn_kernel). A block's window keys are gathered as the
+ * bounding box of its queries' windows and run a query per vector lane
+ * (attn_rows), so no score outside a window is computed. Blocks run in
+ * parallel on the pool; each block's result depends only on its inputs,
+ * so the output does not depend on the thread count.
  */
 #ifndef ATTN_ATTEND_H
 #define ATTN_ATTEND_H
@@ -18,9 +18,8 @@
 #include <stdint.h>
 
 #include "attention/attn_feature.h"
+#include "attention/attn_kernel.h"
 #include "attention/attn_pool.h"
-
-#define ATTN_VAL_MAX 16
 
 /* Queries: pixel positions grouped in blocks. Arrays owned by the set. */
 typedef struct attn_queries {
@@ -52,11 +51,11 @@ struct attn_dense {
 };
 
 /*
- * Fills the values of the keys of rect [x0, x1] x [y0, y1] (row by row)
- * into vt: value c of key j at vt[c * npad + j].
+ * Fills the values of the keys of rect [x0, x1] x [y0, y1] into vt: value c
+ * of key (x, y) at vt[(y - y0) * row_stride + c * chan_stride + x - x0].
  */
 typedef void (*attn_values_fn)(const void *ctx, int x0, int y0, int x1, int y1,
-			       float *vt, int npad);
+			       float *vt, size_t row_stride, size_t chan_stride);
 
 /* Each query sees a window of a reference frame. All pointers borrowed. */
 struct attn_window {
@@ -84,9 +83,10 @@ struct attn_job {
 	int n_dense;
 	const struct attn_window *windows;
 	int n_windows;
-	int tile_keys;          /* keys per GEMM tile, 0: the default (512) */
-	int gemm_windows;       /* 1: small windows run as GEMM tiles too, not
-				 * directly (to compare the two) */
+	int tile_keys;          /* keys per tile, GEMM or window rectangle; 0:
+				 * the defaults (512 and 2048) */
+	int gemm_windows;       /* 1: windows run as GEMM tiles too, not a
+				 * query per lane (to compare the two) */
 	float *out;             /* q->n x dv, written */
 	float *entropy;         /* q->n, written; may be NULL */
 };

@@ -20,7 +20,11 @@ static int clampi(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* One plane's patch at (x, y) into out; returns the number of values. */
+/*
+ * One plane's patch at (x, y) into out, weighted, less its mean where asked
+ * (in the order attn_feat_rect takes, so both give the same bits); returns
+ * the number of values.
+ */
 static int patch(const struct attn_feat *f, int c, int x, int y, float *out)
 {
 	int r = f->radius, n = 0;
@@ -30,15 +34,16 @@ static int patch(const struct attn_feat *f, int c, int x, int y, float *out)
 		size_t row = (size_t)clampi(y + dy, 0, f->height - 1) * f->width;
 
 		for (int dx = -r; dx <= r; dx++)
-			out[n++] = sample(f, c, row + clampi(x + dx, 0, f->width - 1));
+			out[n++] = f->weight[c] *
+				   sample(f, c, row + clampi(x + dx, 0, f->width - 1));
 	}
-	if (f->zero_mean[c]) {
-		for (int i = 0; i < n; i++)
-			mean += out[i];
-		mean /= (float)n;
-	}
+	if (!f->zero_mean[c])
+		return n;
 	for (int i = 0; i < n; i++)
-		out[i] = f->weight[c] * (out[i] - mean);
+		mean += out[i];
+	mean /= (float)n;
+	for (int i = 0; i < n; i++)
+		out[i] -= mean;
 	return n;
 }
 
@@ -57,43 +62,64 @@ void attn_feat_gather(const struct attn_feat *f, const int *xs, const int *ys,
 		token(f, xs[i], ys[i], out + (size_t)i * d);
 }
 
-/* One plane's patch at (x, y), all of it inside the plane. */
-static int patch_inside(const struct attn_feat *f, int c, int x, int y, float *out)
+/*
+ * One feature of every token of the rectangle: plane c's sample at offset
+ * (dx, dy) from each, weighted; row y of it at out + (y - y0) * row_stride.
+ */
+static void feature_rows(const struct attn_feat *f, int c, int dx, int dy, int x0,
+			 int y0, int x1, int y1, float *out, size_t row_stride)
 {
-	int r = f->radius, side = 2 * r + 1, n = 0;
-	size_t p = (size_t)(y - r) * f->width + (x - r);
-	float mean = 0.0f, wt = f->weight[c];
+	int inner = x0 + dx >= 0 && x1 + dx < f->width;
+	float wt = f->weight[c];
 
-	for (int dy = 0; dy < side; dy++, p += f->width)
-		for (int dx = 0; dx < side; dx++)
-			out[n++] = sample(f, c, p + dx);
-	if (f->zero_mean[c]) {
-		for (int i = 0; i < n; i++)
-			mean += out[i];
-		mean /= (float)n;
+	for (int y = y0; y <= y1; y++, out += row_stride) {
+		size_t row = (size_t)clampi(y + dy, 0, f->height - 1) * f->width;
+		const uint8_t *p8 = f->plane8[c] ? f->plane8[c] + row : NULL;
+		const float *p = f->plane[c] ? f->plane[c] + row : NULL;
+		float *o = out;
+
+		if (inner && p8)
+			for (int x = x0; x <= x1; x++)
+				*o++ = wt * (p8[x + dx] * (1.0f / 255.0f));
+		else if (inner)
+			for (int x = x0; x <= x1; x++)
+				*o++ = wt * p[x + dx];
+		else
+			for (int x = x0; x <= x1; x++)
+				*o++ = wt * sample(f, c, row + clampi(x + dx, 0, f->width - 1));
 	}
-	for (int i = 0; i < n; i++)
-		out[i] = wt * (out[i] - mean);
-	return n;
+}
+
+/*
+ * Removes each token's mean from its n features of one plane (feature i of
+ * the token at x on row y at out[y * row_stride + i * feat_stride + x]).
+ */
+static void remove_means(float *out, int n, int w, int h, size_t row_stride,
+			 size_t feat_stride)
+{
+	for (int y = 0; y < h; y++, out += row_stride)
+		for (int x = 0; x < w; x++) {
+			float mean = 0.0f;
+
+			for (int i = 0; i < n; i++)
+				mean += out[i * feat_stride + x];
+			mean /= (float)n;
+			for (int i = 0; i < n; i++)
+				out[i * feat_stride + x] -= mean;
+		}
 }
 
 void attn_feat_rect(const struct attn_feat *f, int x0, int y0, int x1, int y1,
-		    float *out)
+		    float *out, size_t row_stride, size_t feat_stride)
 {
-	int d = attn_feat_dim(f), r = f->radius;
-	int inner = x0 - r >= 0 && y0 - r >= 0 && x1 + r < f->width &&
-		    y1 + r < f->height;
+	int r = f->radius, side = 2 * r + 1, n = side * side;
 
-	for (int y = y0; y <= y1; y++) {
-		for (int x = x0; x <= x1; x++, out += d) {
-			float *o = out;
-
-			if (!inner) {
-				token(f, x, y, out);
-				continue;
-			}
-			for (int c = 0; c < f->n; c++)
-				o += patch_inside(f, c, x, y, o);
-		}
+	for (int c = 0; c < f->n; c++, out += n * feat_stride) {
+		for (int i = 0; i < n; i++)
+			feature_rows(f, c, i % side - r, i / side - r, x0, y0, x1, y1,
+				     out + i * feat_stride, row_stride);
+		if (f->zero_mean[c])
+			remove_means(out, n, x1 - x0 + 1, y1 - y0 + 1, row_stride,
+				     feat_stride);
 	}
 }

@@ -7,6 +7,7 @@
 #ifndef ATTN_FEATURE_H
 #define ATTN_FEATURE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ATTN_FEAT_MAX 8
@@ -30,8 +31,15 @@ int attn_feat_dim(const struct attn_feat *f);
 void attn_feat_gather(const struct attn_feat *f, const int *xs, const int *ys,
 		      int n, float *out);
 
-/* The features of every token in [x0, x1] x [y0, y1], row by row. */
+/*
+ * The features of every token in [x0, x1] x [y0, y1], a run of tokens per
+ * feature: feature c of the token at (x, y) at
+ * out[(y - y0) * row_stride + c * feat_stride + (x - x0)]. Feature-major
+ * planes: row_stride the rectangle's width, feat_stride its size or more;
+ * a row's features together: feat_stride the width or more, row_stride
+ * dim times that.
+ */
 void attn_feat_rect(const struct attn_feat *f, int x0, int y0, int x1, int y1,
-		    float *out);
+		    float *out, size_t row_stride, size_t feat_stride);
 
 #endif

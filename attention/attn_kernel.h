@@ -12,12 +12,8 @@
  * features are not read). Tiles may come in any number; the state carries the
  * softmax across them, so several key sets share one joint softmax.
  *
- * A tile whose keys are a rectangle of pixels (rect_w > 0, kt and work
- * given) with windows that cover at most half of it is run directly
- * instead: each query visits only the keys of its own window, a vector per
- * row (chunk), q.k computed there from the transposed features, so no
- * score outside a window is computed. vt (and kterm) must be readable
- * ATTN_LANES floats past nk_pad.
+ * Windows over a rectangle of pixels run faster in attn_rows, a query per
+ * lane; tiles here serve dense key sets (and windows, for comparison).
  */
 #ifndef ATTN_KERNEL_H
 #define ATTN_KERNEL_H
@@ -26,6 +22,9 @@
 
 /* Keys and values are padded to a multiple of this many. */
 #define ATTN_LANES 16
+
+/* Values per key, at most. */
+#define ATTN_VAL_MAX 16
 
 /* Score of a key that is left out (finite, so arithmetic stays defined). */
 #define ATTN_NEG (-1e30f)
@@ -53,50 +52,20 @@ struct attn_tile {
 	float tile_bias;
 	int radius;             /* < 0: no window */
 	float lambda;           /* 0: no prior */
-	int rect_x0, rect_y0;   /* with rect_w > 0: key j is pixel */
-	int rect_w, rect_h;     /* (x0 + j % w, y0 + j / w), kx/ky agree */
-	int dv;                 /* values per key (direct runs) */
-	const float *kt;        /* direct runs: d rows of kt_stride features, */
-	int kt_stride;          /* key j at column j, ATTN_LANES readable past nk */
-	float *work;            /* direct runs: attn_direct_work(radius, dv) floats */
 };
-
-/*
- * Floats of one row of a direct run's scratch: a window's keys and the
- * vector stored past them.
- */
-static inline int attn_direct_stride(int radius)
-{
-	int side = 2 * radius + 1;
-
-	return side * side + 2 * ATTN_LANES;
-}
-
-/* Scratch floats a direct run needs: its scores and dv value rows. */
-static inline int attn_direct_work(int radius, int dv)
-{
-	return (dv + 1) * attn_direct_stride(radius);
-}
-
-/*
- * Whether a rectangle tile of rect_w x rect_h keys with windows of radius
- * runs directly: when the windows cover at most half of it.
- */
-static inline int attn_direct_fits(int radius, int rect_w, int rect_h)
-{
-	long side = 2L * radius + 1;
-
-	return rect_w > 0 && radius >= 0 && 2 * side * side <= (long)rect_w * rect_h;
-}
 
 static inline int attn_pad(int n)
 {
 	return (n + ATTN_LANES - 1) / ATTN_LANES * ATTN_LANES;
 }
 
-/* Fills kterm from |k|^2 and an optional bias (NULL: none); pads. */
-void attn_kterm(const float *k, const float *bias, int nk, int d, float scale,
-		float *kterm);
+/*
+ * Fills kterm from |k|^2 and an optional bias (NULL: none); pads. Feature c
+ * of key j is k[j * key_stride + c * feat_stride] (row-major keys: d and 1;
+ * feature-major: 1 and the row length).
+ */
+void attn_kterm(const float *k, int key_stride, int feat_stride, const float *bias,
+		int nk, int d, float scale, float *kterm);
 
 /* max = ATTN_NEG, sums and accumulator zero. */
 void attn_state_reset(struct attn_state *st);

@@ -34,7 +34,7 @@
 #define PREV_BIAS (-1.0f)       /* direct keyframe matches beat the chain */
 #define MIN_SHARE 1e-3f         /* a keyframe with less of a query is skipped */
 #define EPS_COVER 1e-3f
-#define BLOCK 8
+#define BLOCK 16                /* query blocks: a row of one fills a vector (attn_rows) */
 #define POS_LAMBDA 0.1f         /* positional prior, per squared radius */
 #define FAR_AWAY (-1e4f)        /* a predicted position no key is near */
 #define COARSE_LAMBDA 0.1f      /* prior of the global keys, per coarse px^2 */
@@ -816,31 +816,32 @@ struct slot_values {
  * m*a in channels 0 .. base - 1 (a: the edit's local gain, see edit_gain).
  */
 static void fill_slot_values(const void *ctx, int x0, int y0, int x1, int y1,
-			     float *vt, int npad)
+			     float *vt, size_t row_stride, size_t chan_stride)
 {
 	const struct slot_values *v = ctx;
 	const struct attn_kf_cache *kf = v->kf;
 	int base = v->level ? 0 : EDIT_VALUES, pos = base + 3 * v->slot;
-	int w = attn_pyramid_width(&kf->src, v->level), j = 0;
+	int w = attn_pyramid_width(&kf->src, v->level), rw = x1 - x0 + 1;
 	size_t n = (size_t)w * attn_pyramid_height(&kf->src, v->level);
 
-	memset(vt, 0, sizeof(float) * npad * (base + 3 * v->n_slots));
-	for (int y = y0; y <= y1; y++) {
-		for (int x = x0; x <= x1; x++, j++) {
+	for (int y = y0; y <= y1; y++, vt += row_stride) {
+		for (int c = 0; c < base + 3 * v->n_slots; c++)
+			memset(vt + c * chan_stride, 0, sizeof(float) * rw);
+		for (int x = x0; x <= x1; x++) {
 			size_t p = (size_t)y * w + x;
-			float m = kf_coverage(kf, v->level, p);
+			float m = kf_coverage(kf, v->level, p), *o = vt + (x - x0);
 
-			vt[(size_t)pos * npad + j] = m;
-			vt[(size_t)(pos + 1) * npad + j] = m * (float)x;
-			vt[(size_t)(pos + 2) * npad + j] = m * (float)y;
+			o[pos * chan_stride] = m;
+			o[(pos + 1) * chan_stride] = m * (float)x;
+			o[(pos + 2) * chan_stride] = m * (float)y;
 			for (int c = 0; c < 3 && !v->level; c++) {
 				float e = kf->edit->plane[c][p] / 255.0f;
 				float src = kf->src.base->plane[c][p] / 255.0f;
 				float a = kf->gain[c * n + p];
 
-				vt[(size_t)c * npad + j] = m * e;
-				vt[(size_t)(3 + c) * npad + j] = m * a * src;
-				vt[(size_t)(6 + c) * npad + j] = m * a;
+				o[c * chan_stride] = m * e;
+				o[(3 + c) * chan_stride] = m * a * src;
+				o[(6 + c) * chan_stride] = m * a;
 			}
 		}
 	}

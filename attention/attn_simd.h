@@ -77,6 +77,27 @@ static inline vf vf_down(vf v, int w)
 	}
 }
 
+/*
+ * Lanes g .. g+15 of the 32 lanes a, b (g 0 to 3): a vector g floats on
+ * from where a was loaded, without a load that crosses a cache line.
+ */
+static inline vf vf_shift(vf a, vf b, int g)
+{
+	switch (g) {
+	case 1:
+		return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					       11, 12, 13, 14, 15, 16);
+	case 2:
+		return __builtin_shufflevector(a, b, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+					       12, 13, 14, 15, 16, 17);
+	case 3:
+		return __builtin_shufflevector(a, b, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+					       13, 14, 15, 16, 17, 18);
+	default:
+		return a;
+	}
+}
+
 static inline float vf_hmax(vf v)
 {
 	for (int w = 8; w >= 1; w /= 2)

@@ -108,7 +108,7 @@ static void windowed(attn_pool *pool, struct frame *q, struct frame *k, int r,
 				.windows = &win, .n_windows = 1, .out = out,
 				.gemm_windows = gemm };
 	snprintf(name, sizeof(name), "window r=%d, %dx%d blocks, %s", r, block,
-		 block, gemm ? "GEMM tiles" : "direct");
+		 block, gemm ? "GEMM tiles" : "a query per lane");
 	report(name, pool, &job);
 	free(cx);
 	free(cy);
@@ -167,10 +167,11 @@ int main(int argc, char **argv)
 	attn_pool_create(threads, &pool);
 	printf("attention kernel, %d threads:\n", threads);
 	dense(pool, &q, 128, 4096);
-	windowed(pool, &q, &k, 8, 8, 0);
-	windowed(pool, &q, &k, 4, 8, 0);
+	windowed(pool, &q, &k, 8, 16, 0);
+	windowed(pool, &q, &k, 8, 8, 1);
+	windowed(pool, &q, &k, 4, 16, 0);
 	windowed(pool, &q, &k, 4, 8, 1);
-	windowed(pool, &q, &k, 2, 8, 0);
+	windowed(pool, &q, &k, 2, 16, 0);
 	windowed(pool, &q, &k, 2, 4, 1);
 	attn_pool_free(pool);
 	return 0;

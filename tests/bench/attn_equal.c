@@ -374,10 +374,10 @@ static int window_case(attn_pool *pool, const char *parent, const struct window_
 
 int main(int argc, char **argv)
 {
-	/* stabilize: luma without its mean; propagate: colour; both 8x8 blocks */
+	/* stabilize: luma without its mean; propagate: colour; both 16x16 blocks */
 	static const struct window_params windows[] = {
-		{ "window_r2", 2, 8, 1, 1, 0.05f },
-		{ "window_r8", 8, 8, 3, 0, 0.02f },
+		{ "window_r2", 2, 16, 1, 1, 0.05f },
+		{ "window_r8", 8, 16, 3, 0, 0.02f },
 	};
 	int runs = argc > 2 ? atoi(argv[2]) : 3, ret;
 	attn_pool *pool;

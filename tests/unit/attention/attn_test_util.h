@@ -15,6 +15,7 @@
 
 #include "attention/attn_engine.h"
 #include "attention/attn_frame.h"
+#include "attention/attn_kernel.h"
 
 #define TEX_WAVES 10
 
@@ -248,6 +249,43 @@ static inline long frame_diff_count(const attn_frame *a, const attn_frame *b,
 		count += differ;
 	}
 	return count;
+}
+
+/* n zeroed floats; the test fails when out of memory. */
+static inline float *alloc_floats(size_t n)
+{
+	float *p = calloc(n ? n : 1, sizeof(float));
+
+	assert_non_null(p);
+	return p;
+}
+
+/* A reset online-softmax state of nq queries, with buffers of its own. */
+static inline struct attn_state state_make(int nq, int dv)
+{
+	struct attn_state st = { .nq = nq, .dv = dv };
+
+	st.max = alloc_floats(nq);
+	st.sum = alloc_floats(nq);
+	st.ent = alloc_floats(nq);
+	st.acc = alloc_floats((size_t)nq * dv);
+	attn_state_reset(&st);
+	return st;
+}
+
+static inline void state_free(struct attn_state *st)
+{
+	free(st->max);
+	free(st->sum);
+	free(st->ent);
+	free(st->acc);
+}
+
+static inline void assert_close(const float *a, const float *b, int n, double tol)
+{
+	for (int i = 0; i < n; i++)
+		if (fabs((double)a[i] - b[i]) > tol)
+			fail_msg("value %d: %.8f against %.8f", i, (double)a[i], (double)b[i]);
 }
 
 #endif

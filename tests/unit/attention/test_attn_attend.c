@@ -204,7 +204,17 @@ static void reference(const struct attn_job *job,
 
 struct params {
 	int block, tile, threads, masked, radius, dense, windows;
+	int smooth;             /* window centres follow the queries (a motion field) */
 };
+
+/* Centres at a smooth offset from the queries, as a motion field gives. */
+static void smooth_centres(struct world *w, const struct attn_queries *q)
+{
+	for (int i = 0; i < q->n; i++) {
+		w->cx[i] = q->x[i] + 1.7f + 0.05f * q->y[i];
+		w->cy[i] = q->y[i] - 2.2f + 0.04f * q->x[i];
+	}
+}
 
 static void check_case(const struct params *p)
 {
@@ -223,6 +233,8 @@ static void check_case(const struct params *p)
 	world_fill(w, 700, d, p->masked);
 	assert_int_equal(attn_queries_from_mask(w->qmask, W, H, 0.4f, p->block, &q), 0);
 	assert_true(q->n > 100);
+	if (p->smooth)
+		smooth_centres(w, q);
 	assert_int_equal(attn_pool_create(p->threads, &pool), 0);
 	dense = (struct attn_dense){
 		.k = w->dk, .v = w->dv, .bias = w->dbias, .kx = w->dkx, .ky = w->dky,
@@ -277,6 +289,13 @@ static void test_masked_windows_small_tiles(void **state)
 {
 	(void)state;
 	check_case(&(struct params){ .block = 4, .tile = 16, .threads = 2, .masked = 1, .radius = 2, .windows = 2 });
+}
+
+static void test_smooth_windows(void **state)
+{
+	(void)state;
+	check_case(&(struct params){ .block = 16, .tile = 0, .threads = 2, .masked = 1, .radius = 2, .windows = 2, .smooth = 1 });
+	check_case(&(struct params){ .block = 8, .tile = 40, .threads = 1, .radius = 6, .windows = 1, .smooth = 1 });
 }
 
 static void test_dense_only(void **state)
@@ -350,6 +369,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unmasked_windows),
 		cmocka_unit_test(test_masked_windows_small_tiles),
+		cmocka_unit_test(test_smooth_windows),
 		cmocka_unit_test(test_dense_only),
 		cmocka_unit_test(test_joint_dense_and_windows),
 		cmocka_unit_test(test_thread_count_does_not_change_output),

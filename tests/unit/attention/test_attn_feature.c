@@ -150,43 +150,72 @@ static void test_borders_clamped(void **state)
 	}
 }
 
-/* Gathering a list of tokens and taking a rectangle agree, vector by vector. */
-static void test_gather_and_rect_agree(void **state)
+/*
+ * The tokens of [x0, x1] x [y0, y1] gathered one by one and taken as a
+ * rectangle are the same bits, in feature-major planes (rows w apart,
+ * features the size and 5 more) and with each row's features together
+ * (features w + 3 apart).
+ */
+static void check_rect(const struct attn_feat *f, int x0, int y0, int x1, int y1)
 {
-	struct attn_feat f = feat_of(3, 1);
-	struct test_rng rng = { 4242 };
-	float noise[3][W * H];
-	int x0 = 0, y0 = 2, x1 = W - 1, y1 = H - 1;
-	int n = (x1 - x0 + 1) * (y1 - y0 + 1), d, k = 0;
+	int w = x1 - x0 + 1, n = w * (y1 - y0 + 1), d = attn_feat_dim(f), k = 0;
+	size_t layouts[2][2] = { { w, n + 5 }, { (size_t)d * (w + 3), w + 3 } };
 	int *xs = malloc(sizeof(int) * n), *ys = malloc(sizeof(int) * n);
-	float *a, *b;
+	float *a = malloc(sizeof(float) * n * d);
+	float *b = malloc(sizeof(float) * d * (n + 5 + 3 * (y1 - y0 + 1)));
 
-	(void)state;
-	for (int c = 0; c < 3; c++) {
-		for (int i = 0; i < W * H; i++)
-			noise[c][i] = rng_uniform(&rng);
-		f.plane[c] = noise[c];
-		f.weight[c] = 0.5f + c;
-		f.zero_mean[c] = c == 1;
-	}
-	d = attn_feat_dim(&f);
-	a = malloc(sizeof(float) * n * d);
-	b = malloc(sizeof(float) * n * d);
 	for (int y = y0; y <= y1; y++)
 		for (int x = x0; x <= x1; x++, k++) {
 			xs[k] = x;
 			ys[k] = y;
 		}
-	attn_feat_gather(&f, xs, ys, n, a);
-	attn_feat_rect(&f, x0, y0, x1, y1, b);
-	assert_memory_equal(a, b, sizeof(float) * n * d);
-	/* a sub-rectangle starts where its first token is */
-	attn_feat_rect(&f, 3, 4, 3, 4, b);
-	assert_memory_equal(a + (size_t)((4 - y0) * W + 3) * d, b, sizeof(float) * d);
+	attn_feat_gather(f, xs, ys, n, a);
+	for (int l = 0; l < 2; l++) {
+		size_t row = layouts[l][0], feat = layouts[l][1];
+
+		attn_feat_rect(f, x0, y0, x1, y1, b, row, feat);
+		for (int j = 0; j < n; j++)
+			for (int c = 0; c < d; c++)
+				assert_memory_equal(&a[(size_t)j * d + c],
+						    &b[(j / w) * row + c * feat + j % w],
+						    sizeof(float));
+	}
 	free(xs);
 	free(ys);
 	free(a);
 	free(b);
+}
+
+/*
+ * Gathering tokens and taking a rectangle agree, from float and 8-bit
+ * planes, at the borders (clamped) and inside.
+ */
+static void test_gather_and_rect_agree(void **state)
+{
+	struct attn_feat f = feat_of(3, 1);
+	struct test_rng rng = { 4242 };
+	static float noise[3][W * H];
+	static uint8_t noise8[3][W * H];
+
+	(void)state;
+	for (int c = 0; c < 3; c++) {
+		for (int i = 0; i < W * H; i++) {
+			noise[c][i] = rng_uniform(&rng);
+			noise8[c][i] = (uint8_t)(rng_uniform(&rng) * 255.0f);
+		}
+		f.plane[c] = noise[c];
+		f.weight[c] = 0.5f + c;
+		f.zero_mean[c] = c == 1;
+	}
+	check_rect(&f, 0, 2, W - 1, H - 1);
+	check_rect(&f, 3, 4, 3, 4);
+	check_rect(&f, 2, 3, W - 4, H - 5);
+	for (int c = 0; c < 3; c++) {
+		f.plane[c] = NULL;
+		f.plane8[c] = noise8[c];
+	}
+	check_rect(&f, 0, 0, W - 1, H - 1);
+	check_rect(&f, 2, 3, W - 4, H - 5);
 }
 
 int main(void)

@@ -41,14 +41,6 @@ struct tile_data {
 	float *kx, *ky, *cx, *cy, *qb;  /* nk, nk, nq, nq, nq */
 };
 
-static float *alloc_floats(size_t n)
-{
-	float *p = calloc(n ? n : 1, sizeof(float));
-
-	assert_non_null(p);
-	return p;
-}
-
 static struct tile_data tile_data_make(const struct tile_case *tc, uint64_t seed)
 {
 	struct test_rng rng = { seed };
@@ -166,27 +158,6 @@ static long reference(const struct tile_data *t, float *out, float *ent)
 	return useful;
 }
 
-/* A reset online-softmax state of nq queries, with buffers of its own. */
-static struct attn_state state_make(int nq, int dv)
-{
-	struct attn_state st = { .nq = nq, .dv = dv };
-
-	st.max = alloc_floats(nq);
-	st.sum = alloc_floats(nq);
-	st.ent = alloc_floats(nq);
-	st.acc = alloc_floats((size_t)nq * dv);
-	attn_state_reset(&st);
-	return st;
-}
-
-static void state_free(struct attn_state *st)
-{
-	free(st->max);
-	free(st->sum);
-	free(st->ent);
-	free(st->acc);
-}
-
 /*
  * Keys [a, b) of t, all of one key set, as one padded tile folded into st;
  * returns the useful count.
@@ -206,7 +177,7 @@ static long fold_keys(const struct tile_data *t, int a, int b, struct attn_state
 	for (int c = 0; c < tc->dv; c++)
 		for (int j = 0; j < nk; j++)
 			vt[(size_t)c * npad + j] = t->v[(size_t)(a + j) * tc->dv + c];
-	attn_kterm(k, t->bias + a, nk, tc->d, tc->scale, kterm);
+	attn_kterm(k, tc->d, 1, t->bias + a, nk, tc->d, tc->scale, kterm);
 	struct attn_tile tile = {
 		.q = t->q, .k = k, .kterm = kterm, .vt = vt,
 		.kx = tc->positions ? kx : NULL, .ky = tc->positions ? ky : NULL,
@@ -240,13 +211,6 @@ static long run_split(const struct tile_data *t, const int *bounds, int n_bounds
 	attn_state_finish(&st, out, ent);
 	state_free(&st);
 	return useful;
-}
-
-static void assert_close(const float *a, const float *b, int n, double tol)
-{
-	for (int i = 0; i < n; i++)
-		if (fabs((double)a[i] - b[i]) > tol)
-			fail_msg("value %d: %.8f against %.8f", i, (double)a[i], (double)b[i]);
 }
 
 /*
@@ -450,108 +414,6 @@ static void test_empty_tiles_change_nothing(void **state)
 	tile_data_free(&t);
 }
 
-/*
- * Keys [0, nk) of t laid out as the rectangle rw x rh at (x0, y0), folded as
- * one tile; rect says whether the tile tells the kernel so (it then runs
- * directly, visiting windows only). Returns the useful count.
- */
-static long fold_rect(const struct tile_data *t, int x0, int y0, int rw, int rect,
-		      struct attn_state *st, long *computed)
-{
-	const struct tile_case *tc = &t->tc;
-	int nk = tc->nk, npad = attn_pad(nk), stride = npad + ATTN_LANES;
-	float *k = alloc_floats((size_t)npad * tc->d), *kterm = alloc_floats(stride);
-	float *vt = alloc_floats((size_t)npad * tc->dv + ATTN_LANES);
-	float *scores = alloc_floats((size_t)tc->nq * npad);
-	float *kt = alloc_floats((size_t)tc->d * stride);
-	float *work = alloc_floats(attn_direct_work(tc->radius, tc->dv));
-	float *kx = alloc_floats(npad), *ky = alloc_floats(npad);
-	long useful;
-
-	memcpy(kx, t->kx, sizeof(float) * nk);
-	memcpy(ky, t->ky, sizeof(float) * nk);
-	memcpy(k, t->k, sizeof(float) * nk * tc->d);
-	for (int c = 0; c < tc->d; c++)
-		for (int j = 0; j < nk; j++)
-			kt[(size_t)c * stride + j] = t->k[(size_t)j * tc->d + c];
-	for (int c = 0; c < tc->dv; c++)
-		for (int j = 0; j < nk; j++)
-			vt[(size_t)c * npad + j] = t->v[(size_t)j * tc->dv + c];
-	attn_kterm(k, t->bias, nk, tc->d, tc->scale, kterm);
-	struct attn_tile tile = {
-		.q = t->q, .k = k, .kterm = kterm, .vt = vt, .kx = kx, .ky = ky,
-		.cx = t->cx, .cy = t->cy, .nq = tc->nq, .nk = nk, .d = tc->d,
-		.qbias = t->qb, .scale = tc->scale, .tile_bias = tc->tile_bias,
-		.radius = tc->radius, .lambda = tc->lambda,
-		.rect_x0 = x0, .rect_y0 = y0, .rect_w = rect ? rw : 0,
-		.rect_h = rect ? nk / rw : 0, .dv = tc->dv, .kt = kt, .kt_stride = stride,
-		.work = work,
-	};
-	useful = attn_tile_update(&tile, scores, st, computed);
-	free(kx);
-	free(ky);
-	free(kt);
-	free(work);
-	free(k);
-	free(kterm);
-	free(vt);
-	free(scores);
-	return useful;
-}
-
-/*
- * Keys that are a rectangle of pixels with small windows run directly: the
- * same result as the GEMM pass and the reference, and every score computed
- * is inside a window (scale 0 too: no features read).
- */
-static void test_rect_tiles_run_directly(void **state)
-{
-	const float scales[] = { 0.4f, 0.0f };
-
-	(void)state;
-	for (int s = 0; s < 2; s++) {
-		struct tile_case tc = { .nq = 21, .nk = 14 * 11, .d = 9, .dv = 3,
-					.radius = 2, .lambda = 0.3f, .scale = scales[s],
-					.tile_bias = 0.5f, .qbias = 1, .masked = 1,
-					.positions = 1 };
-		struct tile_data t = tile_data_make(&tc, 99 + s);
-		struct attn_state a = state_make(tc.nq, tc.dv), b = state_make(tc.nq, tc.dv);
-		float *ra = alloc_floats(tc.nq * tc.dv), *ea = alloc_floats(tc.nq);
-		float *rb = alloc_floats(tc.nq * tc.dv), *eb = alloc_floats(tc.nq);
-		float *rr = alloc_floats(tc.nq * tc.dv), *er = alloc_floats(tc.nq);
-		long computed_a, computed_b, useful;
-
-		for (int j = 0; j < tc.nk; j++) {
-			t.kx[j] = (float)(5 + j % 14);
-			t.ky[j] = (float)(3 + j / 14);
-		}
-		for (int i = 0; i < tc.nq; i++) {
-			t.cx[i] = 3.0f + 18.0f * (float)i / tc.nq;
-			t.cy[i] = 15.0f - 13.0f * (float)i / tc.nq;
-		}
-		useful = reference(&t, rr, er);
-		assert_int_equal(fold_rect(&t, 5, 3, 14, 1, &a, &computed_a), useful);
-		assert_int_equal(fold_rect(&t, 5, 3, 14, 0, &b, &computed_b), useful);
-		assert_int_equal(computed_a, useful);
-		assert_int_equal(computed_b, (long)tc.nq * attn_pad(tc.nk));
-		attn_state_finish(&a, ra, ea);
-		attn_state_finish(&b, rb, eb);
-		assert_close(ra, rb, tc.nq * tc.dv, 1e-5);
-		assert_close(ea, eb, tc.nq, 1e-4);
-		assert_close(ra, rr, tc.nq * tc.dv, 1e-5);
-		assert_close(ea, er, tc.nq, 1e-4);
-		state_free(&a);
-		state_free(&b);
-		free(ra);
-		free(ea);
-		free(rb);
-		free(eb);
-		free(rr);
-		free(er);
-		tile_data_free(&t);
-	}
-}
-
 static void test_kterm_and_reset(void **state)
 {
 	const float k[3 * 2] = { 1, 2, -3, 0, 0.5f, 0.5f };
@@ -560,14 +422,20 @@ static void test_kterm_and_reset(void **state)
 	struct attn_state st = { .nq = 2, .dv = 3, .max = max, .sum = sum, .ent = ent, .acc = acc };
 
 	(void)state;
-	attn_kterm(k, bias, 3, 2, 0.5f, kterm);
+	attn_kterm(k, 2, 1, bias, 3, 2, 0.5f, kterm);
 	assert_float_equal(kterm[0], -0.5f * 5 + 0.25f, 1e-6);
 	assert_true(kterm[1] <= 0.5f * ATTN_NEG);
 	assert_float_equal(kterm[2], -0.5f * 0.5f - 1.0f, 1e-6);
 	for (int j = 3; j < 16; j++)
 		assert_true(kterm[j] == ATTN_NEG);
-	attn_kterm(k, NULL, 3, 2, 2.0f, kterm);
+	attn_kterm(k, 2, 1, NULL, 3, 2, 2.0f, kterm);
 	assert_float_equal(kterm[1], -18.0f, 1e-6);
+	/* the same keys feature-major, rows 5 apart */
+	attn_kterm((const float[]){ 1, -3, 0.5f, 9, 9, 2, 0, 0.5f }, 1, 5, NULL, 3, 2,
+		   2.0f, kterm);
+	assert_float_equal(kterm[0], -10.0f, 1e-6);
+	assert_float_equal(kterm[1], -18.0f, 1e-6);
+	assert_float_equal(kterm[2], -1.0f, 1e-6);
 	attn_state_reset(&st);
 	for (int i = 0; i < 2; i++)
 		assert_true(max[i] == ATTN_NEG && sum[i] == 0.0f && ent[i] == 0.0f);
@@ -589,7 +457,6 @@ int main(void)
 		cmocka_unit_test(test_one_dominant_key),
 		cmocka_unit_test(test_query_without_keys),
 		cmocka_unit_test(test_empty_tiles_change_nothing),
-		cmocka_unit_test(test_rect_tiles_run_directly),
 		cmocka_unit_test(test_kterm_and_reset),
 	};
 

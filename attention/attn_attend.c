@@ -489,21 +489,26 @@ static void run_window_rect(const struct run *r, struct scratch *s,
 	}
 }
 
+static struct rect query_box(const attn_queries *q, int q0, int n);
+
 /*
  * Queries [a, b) of the block starting at q0 against window source w.
  * Blocks whose windows scatter (an object's edge, a motion boundary) are
- * split so the gathered box stays near the size of one block's windows.
+ * split so the gathered box stays near the size of the queries' own box
+ * widened by their windows.
  */
 static void run_window(const struct run *r, struct scratch *s,
 		       const struct attn_window *w, int q0, int a, int b)
 {
 	struct rect box = window_bbox(w, q0, a, b);
-	long side = 9 + 2L * w->radius;
+	struct rect qb = query_box(r->job->q, q0 + a, b - a);
 	long area = (long)(box.x1 - box.x0 + 1) * (box.y1 - box.y0 + 1);
+	long own = (long)(qb.x1 - qb.x0 + 2 * w->radius + 2) *
+		   (qb.y1 - qb.y0 + 2 * w->radius + 2);
 
 	if (box.x0 > box.x1 || box.y0 > box.y1)
 		return;
-	if (area > 4 * side * side && b - a > 1) {
+	if (area > 4 * own && b - a > 1) {
 		run_window(r, s, w, q0, a, (a + b) / 2);
 		run_window(r, s, w, q0, (a + b) / 2, b);
 		return;
@@ -524,6 +529,31 @@ static struct rect query_box(const attn_queries *q, int q0, int n)
 	return box;
 }
 
+/*
+ * The features of queries [q0, q0 + nq) into s->qt, laid out as their box
+ * (s->qbox) for attn_rows: the whole box when they fill most of it, else
+ * each query's own (s->qf as scratch).
+ */
+static void query_features(const struct run *r, struct scratch *s, int q0, int nq)
+{
+	const attn_queries *q = r->job->q;
+	struct rect b = s->qbox;
+	size_t row = (size_t)r->d * s->q_pitch;
+
+	if (2 * nq >= (b.x1 - b.x0 + 1) * (b.y1 - b.y0 + 1)) {
+		attn_feat_rect(r->job->queries, b.x0, b.y0, b.x1, b.y1, s->qt, row,
+			       s->q_pitch);
+		return;
+	}
+	attn_feat_gather(r->job->queries, q->x + q0, q->y + q0, nq, s->qf);
+	for (int i = 0; i < nq; i++) {
+		float *o = s->qt + (q->y[q0 + i] - b.y0) * row + (q->x[q0 + i] - b.x0);
+
+		for (int c = 0; c < r->d; c++)
+			o[c * s->q_pitch] = s->qf[(size_t)i * r->d + c];
+	}
+}
+
 static void run_block(void *ctx, int block, int worker)
 {
 	const struct run *r = ctx;
@@ -540,8 +570,7 @@ static void run_block(void *ctx, int block, int worker)
 		s->q_pitch = s->qbox.x1 - s->qbox.x0 + 1 + ATTN_LANES;
 	}
 	if (job->scale != 0.0f && r->boxed)
-		attn_feat_rect(job->queries, s->qbox.x0, s->qbox.y0, s->qbox.x1,
-			       s->qbox.y1, s->qt, (size_t)r->d * s->q_pitch, s->q_pitch);
+		query_features(r, s, q0, nq);
 	attn_state_reset(&st);
 	for (int i = 0; i < job->n_dense; i++)
 		run_dense(r, s, i, q0, nq);

@@ -73,8 +73,7 @@ static float row_scores(const struct attn_tile *t, int i, float *s, long *useful
 	return vf_hmax(vmax);
 }
 
-/* Moves row i's running state to a new max. */
-static void rescale(struct attn_state *st, int i, float new_max)
+void attn_state_rescale(struct attn_state *st, int i, float new_max)
 {
 	float shift = st->max[i] - new_max;
 	float f = expf(shift);
@@ -87,11 +86,7 @@ static void rescale(struct attn_state *st, int i, float new_max)
 	st->max[i] = new_max;
 }
 
-/*
- * exp(s - max) of row i's n scores in place (n a multiple of the lanes);
- * adds into its sum and entropy sum.
- */
-static void row_exp(struct attn_state *st, int i, float *s, int n)
+void attn_state_exp(struct attn_state *st, int i, float *s, int n)
 {
 	vf m = vf_set(st->max[i]);
 	vf vsum = vf_set(0.0f), vent = vf_set(0.0f);
@@ -106,6 +101,21 @@ static void row_exp(struct attn_state *st, int i, float *s, int n)
 	}
 	st->sum[i] += vf_hsum(vsum);
 	st->ent[i] += vf_hsum(vent);
+}
+
+void attn_state_values(struct attn_state *st, int i, const float *e,
+		       const float *values, size_t stride, int n)
+{
+	float *acc = st->acc + (size_t)i * st->dv;
+
+	for (int c = 0; c < st->dv; c++) {
+		const float *v = values + c * stride;
+		vf dot = vf_set(0.0f);
+
+		for (int j = 0; j < n; j += ATTN_LANES)
+			dot += vf_load(e + j) * vf_load(v + j);
+		acc[c] += vf_hsum(dot);
+	}
 }
 
 long attn_tile_update(const struct attn_tile *t, float *scores,
@@ -135,8 +145,8 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 			continue;
 		}
 		if (row_max > st->max[i])
-			rescale(st, i, row_max);
-		row_exp(st, i, s, npad);
+			attn_state_rescale(st, i, row_max);
+		attn_state_exp(st, i, s, npad);
 	}
 	/* every row is rescaled to its new max: the weighted values in one GEMM */
 	if (st->dv)

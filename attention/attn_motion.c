@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attention/attn_frame.h"
+#include "attention/attn_simd.h"
 
 #define MAX_LEVELS 8
 #define MIN_BLOCK 8             /* matching block side, at least */
@@ -65,50 +66,96 @@ static int pyramid_build(const float *plane, int w, int h, int levels,
 	return 0;
 }
 
-struct match {
-	const struct level *a, *b;
-	const struct level *w;          /* weights at this level, or NULL */
-	int ax, ay, side;               /* the block of a (top-left corner) */
-};
-
 static const float *row_of(const struct level *l, int y)
 {
 	return l->p + (size_t)(y < 0 ? 0 : y >= l->h ? l->h - 1 : y) * l->w;
 }
 
-static int inside(const struct level *l, int x0, int x1)
+struct match {
+	const struct level *a, *b;
+	const struct level *w;          /* weights at this level, or NULL */
+	int ax, ay, side;               /* the block of a (top-left corner) */
+	float ab[MAX_BLOCK * MAX_BLOCK];        /* its samples, side x side */
+	float wb[MAX_BLOCK * MAX_BLOCK];        /* and weights */
+	float sw;                       /* the sum of its weights */
+	const float *bw;                /* b around the shifts searched, clamped */
+	int bx0, by0, pitch;            /* at b's (bx0, by0), rows pitch apart */
+};
+
+/* The samples (clamped at the borders) and weights of m's block of a. */
+static void block_read(struct match *m)
 {
-	return x0 >= 0 && x1 <= l->w;
+	m->sw = 0.0f;
+	for (int y = 0; y < m->side; y++) {
+		const float *ra = row_of(m->a, m->ay + y);
+		const float *rw = m->w ? row_of(m->w, m->ay + y) : NULL;
+
+		for (int x = 0; x < m->side; x++) {
+			int xa = m->ax + x < 0 ? 0 : m->ax + x >= m->a->w ? m->a->w - 1 :
+				 m->ax + x;
+
+			m->ab[y * m->side + x] = ra[xa];
+			m->wb[y * m->side + x] = rw ? rw[xa] : 1.0f;
+			m->sw += m->wb[y * m->side + x];
+		}
+	}
 }
 
 /*
- * Weighted zero-mean sum of squared differences between the block of a and
- * the block of b displaced by (dx, dy): a change of brightness does not
- * move the match, and only the weighted content counts.
+ * Floats of the window of b that shifts within r (and one more, for the
+ * costs around the best) of a centre need, blocks of up to side.
  */
-static float block_cost(const struct match *m, int dx, int dy)
+static size_t window_floats(int side, int r)
 {
-	float sw = 0.0f, sd = 0.0f, sdd = 0.0f;
-	int x0 = m->ax, x1 = m->ax + m->side;
-	int direct = inside(m->a, x0, x1) && inside(m->b, x0 + dx, x1 + dx);
+	return (size_t)(side + 2 * r + 2) * (side + 2 * r + 2 + VF_LANES);
+}
 
-	for (int y = m->ay; y < m->ay + m->side; y++) {
-		const float *ra = row_of(m->a, y), *rb = row_of(m->b, y + dy);
-		const float *rw = m->w ? row_of(m->w, y) : NULL;
+/*
+ * b around the shifts within r (+1) of (dx, dy) into buf, clamped at b's
+ * borders, so that every shift reads it as vectors without a bound check.
+ */
+static void window_read(struct match *m, int dx, int dy, int r, float *buf)
+{
+	int rows = m->side + 2 * r + 2;
 
-		for (int x = x0; x < x1; x++) {
-			int xa = direct ? x : (x < 0 ? 0 : x >= m->a->w ? m->a->w - 1 : x);
-			int xb = direct ? x + dx : (x + dx < 0 ? 0 : x + dx >= m->b->w ?
-						    m->b->w - 1 : x + dx);
-			float w = rw ? rw[xa] : 1.0f;
-			float d = ra[xa] - rb[xb];
+	m->pitch = m->side + 2 * r + 2 + VF_LANES;
+	m->bx0 = m->ax + dx - r - 1;
+	m->by0 = m->ay + dy - r - 1;
+	for (int y = 0; y < rows; y++) {
+		const float *rb = row_of(m->b, m->by0 + y);
 
-			sw += w;
+		for (int x = 0; x < m->pitch; x++) {
+			int xb = m->bx0 + x < 0 ? 0 : m->bx0 + x >= m->b->w ? m->b->w - 1 :
+				 m->bx0 + x;
+
+			buf[(size_t)y * m->pitch + x] = rb[xb];
+		}
+	}
+	m->bw = buf;
+}
+
+/*
+ * Weighted zero-mean sums of squared differences between the block of a
+ * and the blocks of b displaced by (dx0 + l, dy), a lane each: a change of
+ * brightness does not move the match, and only the weighted content
+ * counts.
+ */
+static void block_costs(const struct match *m, int dx0, int dy, float *cost)
+{
+	vf sd = vf_set(0.0f), sdd = vf_set(0.0f);
+	const float *rb = m->bw + (size_t)(m->ay + dy - m->by0) * m->pitch +
+			  (m->ax + dx0 - m->bx0);
+
+	for (int y = 0; y < m->side; y++, rb += m->pitch) {
+		for (int x = 0; x < m->side; x++) {
+			float w = m->wb[y * m->side + x];
+			vf d = m->ab[y * m->side + x] - vf_load(rb + x);
+
 			sd += w * d;
 			sdd += w * d * d;
 		}
 	}
-	return sw > 0.0f ? sdd - sd * sd / sw : 0.0f;
+	vf_store(cost, m->sw > 0.0f ? sdd - sd * sd / m->sw : vf_set(0.0f));
 }
 
 /*
@@ -128,30 +175,36 @@ static int mostly_inside(const struct match *m, int dx, int dy)
 static void search(const struct match *m, int r, int *dx, int *dy, float around[9])
 {
 	int bx = *dx, by = *dy;
-	float best = INFINITY;
+	float best = INFINITY, cost[VF_LANES];
 
 	for (int y = *dy - r; y <= *dy + r; y++)
-		for (int x = *dx - r; x <= *dx + r; x++) {
-			float c;
+		for (int x0 = *dx - r; x0 <= *dx + r; x0 += VF_LANES) {
+			block_costs(m, x0, y, cost);
+			for (int x = x0; x <= *dx + r && x < x0 + VF_LANES; x++) {
+				float c;
 
-			if (!mostly_inside(m, x, y) && (x || y))
-				continue;
-			/* far matches must be clearly better: flat or repeating
-			 * content should not send a cell across the frame */
-			c = block_cost(m, x, y) *
-			    (1.0f + 0.25f * (float)((x - *dx) * (x - *dx) +
-						    (y - *dy) * (y - *dy)) /
-			     (float)(r * r + 1));
+				if (!mostly_inside(m, x, y) && (x || y))
+					continue;
+				/* far matches must be clearly better: flat or repeating
+				 * content should not send a cell across the frame */
+				c = cost[x - x0] *
+				    (1.0f + 0.25f * (float)((x - *dx) * (x - *dx) +
+							    (y - *dy) * (y - *dy)) /
+				     (float)(r * r + 1));
 
-			/* ties go to the smaller displacement: no motion wins */
-			if (c < best || (c == best && abs(x) + abs(y) < abs(bx) + abs(by))) {
-				best = c;
-				bx = x;
-				by = y;
+				/* ties go to the smaller displacement: no motion wins */
+				if (c < best || (c == best && abs(x) + abs(y) < abs(bx) + abs(by))) {
+					best = c;
+					bx = x;
+					by = y;
+				}
 			}
 		}
-	for (int i = 0; i < 9; i++)
-		around[i] = block_cost(m, bx + i % 3 - 1, by + i / 3 - 1);
+	for (int i = 0; i < 3; i++) {
+		block_costs(m, bx - 1, by + i - 1, cost);
+		for (int j = 0; j < 3; j++)
+			around[i * 3 + j] = cost[j];
+	}
 	*dx = bx;
 	*dy = by;
 }
@@ -188,6 +241,7 @@ struct attn_motion_frame {
 struct pyramids {
 	const struct pyramid *a, *b, *w;        /* w NULL without weights */
 	int finest;                             /* the finest level searched */
+	float *window;                          /* scratch for window_read */
 };
 
 /*
@@ -201,23 +255,25 @@ static void cell_motion(const struct pyramids *p, float cx, float cy, int cell,
 {
 	int top = p->a->n - 1, dx = 0, dy = 0;
 	float around[9] = { 0 };
+	struct match m;
 
 	for (int l = top; l >= p->finest; l--) {
-		int s = 1 << l;
-		int side = cell / s < MIN_BLOCK ? MIN_BLOCK :
-			   cell / s > MAX_BLOCK ? MAX_BLOCK : cell / s;
-		struct match m = {
-			.a = &p->a->l[l], .b = &p->b->l[l],
-			.w = p->w ? &p->w->l[l] : NULL, .side = side,
-			.ax = (int)floorf(cx / s) - side / 2,
-			.ay = (int)floorf(cy / s) - side / 2,
-		};
+		int s = 1 << l, r = l == top ? (range + s - 1) / s : 1;
 
+		m.a = &p->a->l[l];
+		m.b = &p->b->l[l];
+		m.w = p->w ? &p->w->l[l] : NULL;
+		m.side = cell / s < MIN_BLOCK ? MIN_BLOCK :
+			 cell / s > MAX_BLOCK ? MAX_BLOCK : cell / s;
+		m.ax = (int)floorf(cx / s) - m.side / 2;
+		m.ay = (int)floorf(cy / s) - m.side / 2;
 		if (l != top) {
 			dx *= 2;
 			dy *= 2;
 		}
-		search(&m, l == top ? (range + s - 1) / s : 1, &dx, &dy, around);
+		block_read(&m);
+		window_read(&m, dx, dy, r, p->window);
+		search(&m, r, &dx, &dy, around);
 	}
 	*mx = ((float)dx + vertex(around[3], around[4], around[5])) * (1 << p->finest);
 	*my = ((float)dy + vertex(around[1], around[4], around[7])) * (1 << p->finest);
@@ -353,6 +409,14 @@ static void estimate_cells(const struct pyramids *p, attn_motion *m, int range,
 					    (gy + 0.5f) * m->cell, m->cell, range,
 					    &m->dx[i], &m->dy[i]);
 		}
+}
+
+/* The search radius at the top level, or 1 when larger (the finer levels'). */
+static int top_range(const struct pyramids *p, int range)
+{
+	int s = 1 << (p->a->n - 1), r = (range + s - 1) / s;
+
+	return r > 1 ? r : 1;
 }
 
 /* Searches stop at half resolution where there are levels enough. */
@@ -516,7 +580,8 @@ int attn_motion_estimate(const attn_motion_frame *a, const attn_motion_frame *b,
 		return ret;
 	tmp = malloc(sizeof(float) * m->gw * m->gh);
 	valid = malloc((size_t)m->gw * m->gh);
-	if (!tmp || !valid) {
+	p.window = malloc(sizeof(float) * window_floats(MAX_BLOCK, top_range(&p, range)));
+	if (!tmp || !valid || !p.window) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -526,6 +591,7 @@ int attn_motion_estimate(const attn_motion_frame *a, const attn_motion_frame *b,
 	*out = m;
 	m = NULL;
 out_free:
+	free(p.window);
 	free(valid);
 	free(tmp);
 	attn_motion_free(m);

@@ -4,21 +4,35 @@
 
 #include "attention/attn_simd.h"
 
+/*
+ * Inlined everywhere: the lane_state functions, into a segment_run for each
+ * usual dv, so that its accumulators stay in registers; and what passes
+ * vectors by value, which on targets without AVX-512 would cross an ABI
+ * boundary otherwise.
+ */
+#define ROWS_INLINE static inline __attribute__((always_inline))
+
 /* Key vectors of one window row whose dot products are taken together. */
 #define ROWS_GROUP 4
+
+/* Queries a segment needs to run as one; fewer run one by one. */
+#define ROWS_MIN_LANES 4
 
 static const vf lane_index = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 
 /*
  * The queries of one vector: lane l is pixel (x + l, y) when it is a query
- * (lane[l] its index), all with their window centres rounded to
- * (x + l + ox, y + oy).
+ * (lane[l] its index), its window centred on (wx, wy) (its centre rounded),
+ * at an offset from it within [ox0, ox1] x [oy0, oy1]: the vector's keys
+ * cover the union of the lanes' windows, and each lane takes those of its
+ * own.
  */
 struct segment {
 	int lane[ATTN_LANES];   /* query index, -1: no query */
 	vi active;
-	int x, y, ox, oy;
-	vf cx, cy, bias;
+	int x, y;
+	int ox0, ox1, oy0, oy1;
+	vf cx, cy, wx, wy, bias;
 };
 
 /* The online softmax of a segment's queries, a lane each. */
@@ -38,43 +52,144 @@ static int offset_y(const struct attn_rows *r, int i)
 }
 
 /*
- * The segment starting at query i: the queries after it on its row, less
- * than ATTN_LANES pixels to its right, with its window offset. Returns the
- * index of the first query left for the next segment.
+ * How far apart a segment's window offsets may be: its vectors then cover
+ * (2r + 1 + spread)^2 offsets for the (2r + 1)^2 of each lane's window,
+ * two thirds of them used or more.
  */
-static int segment_build(const struct attn_rows *r, int i, struct segment *sg)
+static int spread_max(int radius)
 {
-	int n;
+	return 1 + radius / 4;
+}
+
+static int widen(int *lo, int *hi, int v, int spread)
+{
+	int a = v < *lo ? v : *lo, b = v > *hi ? v : *hi;
+
+	if (b - a > spread)
+		return 0;
+	*lo = a;
+	*hi = b;
+	return 1;
+}
+
+/*
+ * The queries [i, end) of one row of pixels, fewer than ATTN_LANES pixels
+ * apart, starting at query i; returns end.
+ */
+static int row_end(const struct attn_rows *r, int i)
+{
+	int n = i + 1;
+
+	while (n < r->nq && r->qy[n] == r->qy[i] && r->qx[n] > r->qx[n - 1] &&
+	       r->qx[n] - r->qx[i] < ATTN_LANES)
+		n++;
+	return n;
+}
+
+/*
+ * A segment of the row's queries [i, end) still pending (bit n - i of
+ * *pending): the first of them and every other whose window offset keeps
+ * the segment's within spread_max; their bits are cleared.
+ */
+static void segment_build(const struct attn_rows *r, int i, int end,
+			  unsigned *pending, struct segment *sg)
+{
+	int first = i + __builtin_ctz(*pending), spread = spread_max(r->radius);
 
 	sg->x = r->qx[i];
 	sg->y = r->qy[i];
-	sg->ox = offset_x(r, i);
-	sg->oy = offset_y(r, i);
+	sg->ox0 = sg->ox1 = offset_x(r, first);
+	sg->oy0 = sg->oy1 = offset_y(r, first);
 	sg->active = (vi){ 0 };
-	sg->cx = sg->cy = sg->bias = vf_set(0.0f);
+	sg->cx = sg->cy = sg->wx = sg->wy = sg->bias = vf_set(0.0f);
 	for (int l = 0; l < ATTN_LANES; l++)
 		sg->lane[l] = -1;
-	for (n = i; n < r->nq; n++) {
-		int l = r->qx[n] - sg->x;
+	for (int n = first; n < end; n++) {
+		int l = r->qx[n] - sg->x, ox = offset_x(r, n), oy = offset_y(r, n);
+		int ox0 = sg->ox0, ox1 = sg->ox1, oy0 = sg->oy0, oy1 = sg->oy1;
 
-		if (r->qy[n] != sg->y || l < 0 || l >= ATTN_LANES || sg->lane[l] >= 0 ||
-		    offset_x(r, n) != sg->ox || offset_y(r, n) != sg->oy)
-			break;
+		if (!(*pending >> (n - i) & 1u) || !widen(&ox0, &ox1, ox, spread) ||
+		    !widen(&oy0, &oy1, oy, spread))
+			continue;
+		*pending &= ~(1u << (n - i));
+		sg->ox0 = ox0;
+		sg->ox1 = ox1;
+		sg->oy0 = oy0;
+		sg->oy1 = oy1;
 		sg->lane[l] = n;
 		sg->active[l] = -1;
 		sg->cx[l] = r->cx[n];
 		sg->cy[l] = r->cy[n];
+		sg->wx[l] = (float)(r->qx[n] + ox);
+		sg->wy[l] = (float)(r->qy[n] + oy);
 		sg->bias[l] = r->tile_bias + (r->qbias ? r->qbias[n] : 0.0f);
 	}
-	return n;
 }
 
-static void state_load(const struct attn_state *st, const struct segment *sg,
-		       struct lane_state *ls)
+/*
+ * Query n alone, its window across the lanes: every lane takes the keys of
+ * the window that fall on it.
+ */
+static void segment_one(const struct attn_rows *r, int n, struct segment *sg)
+{
+	sg->x = r->qx[n];
+	sg->y = r->qy[n];
+	sg->ox0 = sg->ox1 = offset_x(r, n);
+	sg->oy0 = sg->oy1 = offset_y(r, n);
+	sg->active = ~(vi){ 0 };
+	sg->cx = vf_set(r->cx[n]);
+	sg->cy = vf_set(r->cy[n]);
+	sg->wx = vf_set((float)(sg->x + sg->ox0));
+	sg->wy = vf_set((float)(sg->y + sg->oy0));
+	sg->bias = vf_set(r->tile_bias + (r->qbias ? r->qbias[n] : 0.0f));
+}
+
+/* Key vectors across one window row of a query. */
+static int row_vectors(const struct attn_rows *r)
+{
+	return (2 * r->radius + ATTN_LANES) / ATTN_LANES;
+}
+
+/* Score vectors of a segment: the union of its windows. */
+static int segment_vectors(const struct attn_rows *r, const struct segment *sg)
+{
+	int side = 2 * r->radius + 1;
+
+	return (side + sg->ox1 - sg->ox0) * (side + sg->oy1 - sg->oy0);
+}
+
+/* Score vectors of one query's window, row by row. */
+static int query_vectors(const struct attn_rows *r)
+{
+	return (2 * r->radius + 1) * row_vectors(r);
+}
+
+/*
+ * Whether the segment's queries take less work one by one: a query alone
+ * costs a fixed part (its state, the compaction) beside its window's
+ * vectors, about as much as a segment of four neighbours takes (measured
+ * on real clips with windows of radius 2 and 8).
+ */
+static int sparse(const struct segment *sg)
+{
+	int n = 0;
+
+	for (int l = 0; l < ATTN_LANES; l++)
+		n += sg->lane[l] >= 0;
+	return n < ROWS_MIN_LANES;
+}
+
+/*
+ * The functions that touch a lane_state take dv as an argument and are
+ * inlined into a segment_run for each usual dv, so that its accumulators
+ * stay in registers.
+ */
+ROWS_INLINE void state_load(const struct attn_state *st, const struct segment *sg,
+			    struct lane_state *ls, int dv)
 {
 	ls->max = vf_set(ATTN_NEG);
 	ls->sum = ls->ent = vf_set(0.0f);
-	for (int c = 0; c < st->dv; c++)
+	for (int c = 0; c < dv; c++)
 		ls->acc[c] = vf_set(0.0f);
 	for (int l = 0; l < ATTN_LANES; l++) {
 		int i = sg->lane[l];
@@ -84,13 +199,13 @@ static void state_load(const struct attn_state *st, const struct segment *sg,
 		ls->max[l] = st->max[i];
 		ls->sum[l] = st->sum[i];
 		ls->ent[l] = st->ent[i];
-		for (int c = 0; c < st->dv; c++)
-			ls->acc[c][l] = st->acc[(size_t)i * st->dv + c];
+		for (int c = 0; c < dv; c++)
+			ls->acc[c][l] = st->acc[(size_t)i * dv + c];
 	}
 }
 
-static void state_store(struct attn_state *st, const struct segment *sg,
-			const struct lane_state *ls)
+ROWS_INLINE void state_store(struct attn_state *st, const struct segment *sg,
+			     const struct lane_state *ls, int dv)
 {
 	for (int l = 0; l < ATTN_LANES; l++) {
 		int i = sg->lane[l];
@@ -100,42 +215,75 @@ static void state_store(struct attn_state *st, const struct segment *sg,
 		st->max[i] = ls->max[l];
 		st->sum[i] = ls->sum[l];
 		st->ent[i] = ls->ent[l];
-		for (int c = 0; c < st->dv; c++)
-			st->acc[(size_t)i * st->dv + c] = ls->acc[c][l];
+		for (int c = 0; c < dv; c++)
+			st->acc[(size_t)i * dv + c] = ls->acc[c][l];
 	}
 }
 
-/* Scores of one chunk, where they are kept until folded. */
+/*
+ * Scores of one chunk, where they are kept until folded: a vector each, or,
+ * for one query's window, compacted (each vector's keys inside the window
+ * follow the last vector's) with their values likewise.
+ */
 struct chunk {
-	float *s;               /* ATTN_LANES per vector */
-	int *key;               /* where each vector's lane 0 has its values in vt */
-	int n;
+	float *s;               /* the scores */
+	float *vals;            /* one query: dv rows of ATTN_ROWS_SPAN values, compacted */
+	int *key;               /* else where each vector's lane 0 has its values in vt */
+	int n;                  /* vectors, or compacted floats */
 	vf max;
 	vi useful;
 };
 
 /*
  * The score vector of window keys kx.. (lane 0's) on row ky from their dot
- * products, kept in the chunk; yy, rel: their row and column in the
- * rectangle.
+ * products; yy, rel: their row and column in the rectangle. Keys left out
+ * score ATTN_NEG; the useful ones are counted in the chunk.
  */
-static void score_keep(const struct attn_rows *r, const struct attn_rect *rc,
+ROWS_INLINE vf score_vector(const struct attn_rows *r, const struct attn_rect *rc,
 		       const struct segment *sg, vf dot, int kx, int ky, int yy,
 		       int rel, struct chunk *ch)
 {
-	vf pos = lane_index + (float)kx;
+	vf pos = lane_index + (float)kx, row = vf_set((float)ky);
 	vf kterm = vf_load(rc->kterm + (size_t)yy * rc->pitch + rel);
-	vf dx = pos - sg->cx, dy = vf_set((float)ky) - sg->cy;
+	vf dx = pos - sg->cx, dy = row - sg->cy, rad = vf_set((float)r->radius);
 	vi in = sg->active & (pos >= vf_set((float)rc->x0)) &
-		(pos <= vf_set((float)(rc->x0 + rc->w - 1))) & (kterm > 0.5f * ATTN_NEG);
+		(pos <= vf_set((float)(rc->x0 + rc->w - 1))) & (kterm > 0.5f * ATTN_NEG) &
+		(vf_abs(pos - sg->wx) <= rad) & (vf_abs(row - sg->wy) <= rad);
 	vf s = vf_set(2.0f * r->scale) * dot + kterm + sg->bias -
 	       vf_set(r->lambda) * (dx * dx + dy * dy);
 
-	s = vf_select(in, s, vf_set(ATTN_NEG));
 	ch->useful -= in;       /* a true lane is -1 */
+	return vf_select(in, s, vf_set(ATTN_NEG));
+}
+
+/* A score vector kept in the chunk, its values to be read from vt. */
+ROWS_INLINE void score_keep(const struct attn_rows *r, const struct attn_rect *rc,
+		       const struct segment *sg, vf dot, int kx, int ky, int yy,
+		       int rel, struct chunk *ch)
+{
+	vf s = score_vector(r, rc, sg, dot, kx, ky, yy, rel, ch);
+
 	ch->max = vf_max(ch->max, s);
 	vf_store(ch->s + (size_t)ch->n * ATTN_LANES, s);
 	ch->key[ch->n++] = yy * r->dv * rc->pitch + rel;
+}
+
+/*
+ * A score vector of one query kept compacted: its first len lanes (the
+ * window's columns among them) follow the chunk's last, and their values
+ * with them.
+ */
+ROWS_INLINE void score_compact(const struct attn_rows *r, const struct attn_rect *rc,
+			  const struct segment *sg, vf dot, int kx, int ky, int yy,
+			  int rel, int len, struct chunk *ch)
+{
+	const float *v = rc->vt + (size_t)yy * r->dv * rc->pitch + rel;
+
+	vf_store(ch->s + ch->n, score_vector(r, rc, sg, dot, kx, ky, yy, rel, ch));
+	for (int c = 0; c < r->dv; c++)
+		vf_store(ch->vals + (size_t)c * ATTN_ROWS_SPAN + ch->n,
+			 vf_load(v + (size_t)c * rc->pitch));
+	ch->n += len;
 }
 
 /*
@@ -159,7 +307,7 @@ static void group_dots(const struct attn_rows *r, const struct attn_rect *rc,
 	}
 }
 
-static vf one_dot(const struct attn_rows *r, const struct attn_rect *rc,
+ROWS_INLINE vf one_dot(const struct attn_rows *r, const struct attn_rect *rc,
 		  const float *q, const float *k)
 {
 	vf dot = vf_set(0.0f);
@@ -170,14 +318,70 @@ static vf one_dot(const struct attn_rows *r, const struct attn_rect *rc,
 	return dot;
 }
 
+/*
+ * The dot products of one query (features q[c * q_pitch]) with the key
+ * vector at k, in four chains.
+ */
+ROWS_INLINE vf query_dot(const struct attn_rows *r, const struct attn_rect *rc,
+		    const float *q, const float *k)
+{
+	vf d0 = vf_set(0.0f), d1 = d0, d2 = d0, d3 = d0;
+	size_t qp = (size_t)r->q_pitch, kp = (size_t)rc->pitch;
+	int c = 0;
+
+	if (r->scale == 0.0f)
+		return d0;
+	for (; c + 4 <= r->d; c += 4) {
+		d0 += q[c * qp] * vf_load(k + c * kp);
+		d1 += q[(c + 1) * qp] * vf_load(k + (c + 1) * kp);
+		d2 += q[(c + 2) * qp] * vf_load(k + (c + 2) * kp);
+		d3 += q[(c + 3) * qp] * vf_load(k + (c + 3) * kp);
+	}
+	for (; c < r->d; c++)
+		d0 += q[c * qp] * vf_load(k + c * kp);
+	return (d0 + d1) + (d2 + d3);
+}
+
 /* Whether a key vector starting at column rel of the rectangle may touch it. */
 static int touches(const struct attn_rect *rc, int rel)
 {
 	return rel + ATTN_LANES > 0 && rel < rc->w;
 }
 
+/* Columns of the union of a segment's windows. */
+static int union_width(const struct attn_rows *r, const struct segment *sg)
+{
+	return 2 * r->radius + 1 + sg->ox1 - sg->ox0;
+}
+
 /*
- * Window offsets k0 .. k1-1 (row-major over the (2r+1)^2 of a window) of
+ * Vectors k0 .. k1-1 of a one-query segment, whose features start at q:
+ * its window row by row, ATTN_LANES keys a vector, for those that may lie
+ * in the rectangle.
+ */
+static void query_scores(const struct attn_rows *r, const struct attn_rect *rc,
+			 const struct segment *sg, const float *q, int k0, int k1,
+			 struct chunk *ch)
+{
+	int per_row = row_vectors(r), side = 2 * r->radius + 1;
+
+	for (int k = k0; k < k1; k++) {
+		int ky = sg->y + sg->oy0 + k / per_row - r->radius, yy = ky - rc->y0;
+		int col = k % per_row * ATTN_LANES, kx = sg->x + sg->ox0 - r->radius + col;
+		int rel = kx - rc->x0;
+
+		if (yy < 0 || yy >= rc->h || !touches(rc, rel))
+			continue;
+		score_compact(r, rc, sg, query_dot(r, rc, q, rc->kt +
+				(size_t)yy * r->d * rc->pitch + rel), kx, ky, yy, rel,
+			      side - col < ATTN_LANES ? side - col : ATTN_LANES, ch);
+	}
+	/* the last vector's lanes past the window are left out */
+	vf_store(ch->s + ch->n, vf_set(ATTN_NEG));
+}
+
+/*
+ * Offsets k0 .. k1-1 (row-major over the union of the segment's windows) of
  * the segment, whose features start at q: a vector of scores each, for
  * those whose keys may lie in the rectangle (a window row outside it is
  * skipped whole), ROWS_GROUP neighbours of a row at a time where they can.
@@ -186,12 +390,12 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 			 const struct segment *sg, const float *q, int k0, int k1,
 			 struct chunk *ch)
 {
-	int side = 2 * r->radius + 1;
+	int side = union_width(r, sg);
 
 	for (int k = k0; k < k1;) {
 		int u = k % side, left = side - u < k1 - k ? side - u : k1 - k;
-		int ky = sg->y + sg->oy + k / side - r->radius, yy = ky - rc->y0;
-		int kx = sg->x + sg->ox + u - r->radius, rel = kx - rc->x0;
+		int ky = sg->y + sg->oy0 + k / side - r->radius, yy = ky - rc->y0;
+		int kx = sg->x + sg->ox0 + u - r->radius, rel = kx - rc->x0;
 		const float *kt = rc->kt + (size_t)yy * r->d * rc->pitch + rel;
 		vf dot[ROWS_GROUP];
 
@@ -213,7 +417,7 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 }
 
 /* Moves the lanes whose chunk max is above their running max to it. */
-static void lanes_rescale(struct lane_state *ls, vf chunk_max, int dv)
+ROWS_INLINE void lanes_rescale(struct lane_state *ls, vf chunk_max, int dv)
 {
 	vi grow = chunk_max > ls->max;
 	vf new_max = vf_select(grow, chunk_max, ls->max);
@@ -228,8 +432,8 @@ static void lanes_rescale(struct lane_state *ls, vf chunk_max, int dv)
 }
 
 /* exp(s - max) of a chunk's scores into the lanes' sums and accumulators. */
-static void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int dv,
-		       struct lane_state *ls)
+ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int dv,
+			    struct lane_state *ls)
 {
 	for (int n = 0; n < ch->n; n++) {
 		vf s = vf_load(ch->s + (size_t)n * ATTN_LANES);
@@ -245,18 +449,18 @@ static void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int d
 }
 
 /* One segment's windows, chunk by chunk; returns the useful scores. */
-static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
-			const struct segment *sg, struct attn_state *st,
-			long *computed)
+ROWS_INLINE long segment_run_dv(const struct attn_rows *r, const struct attn_rect *rc,
+				const struct segment *sg, struct attn_state *st,
+				long *computed, int dv)
 {
-	int side = 2 * r->radius + 1, offsets = side * side;
+	int offsets = segment_vectors(r, sg);
 	const float *q = r->qt + (size_t)(sg->y - r->qy0) * r->d * r->q_pitch +
 			 (sg->x - r->qx0);
 	struct chunk ch = { .s = r->work, .key = r->keys };
 	struct lane_state ls;
 	long useful = 0;
 
-	state_load(st, sg, &ls);
+	state_load(st, sg, &ls, dv);
 	for (int k0 = 0; k0 < offsets; k0 += ATTN_ROWS_CHUNK) {
 		int k1 = k0 + ATTN_ROWS_CHUNK < offsets ? k0 + ATTN_ROWS_CHUNK : offsets;
 
@@ -268,10 +472,67 @@ static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
 		*computed += (long)ch.n * ATTN_LANES;
 		if (!ch.n)
 			continue;
-		lanes_rescale(&ls, ch.max, r->dv);
-		chunk_fold(rc, &ch, r->dv, &ls);
+		lanes_rescale(&ls, ch.max, dv);
+		chunk_fold(rc, &ch, dv, &ls);
 	}
-	state_store(st, sg, &ls);
+	state_store(st, sg, &ls, dv);
+	return useful;
+}
+
+/* segment_run_dv for the value counts the modes use (3: stabilize; 3 per keyframe and 9 more: propagate). */
+static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
+			const struct segment *sg, struct attn_state *st,
+			long *computed)
+{
+	switch (r->dv) {
+	case 3:
+		return segment_run_dv(r, rc, sg, st, computed, 3);
+	case 6:
+		return segment_run_dv(r, rc, sg, st, computed, 6);
+	case 12:
+		return segment_run_dv(r, rc, sg, st, computed, 12);
+	case 15:
+		return segment_run_dv(r, rc, sg, st, computed, 15);
+	default:
+		return segment_run_dv(r, rc, sg, st, computed, r->dv);
+	}
+}
+
+/*
+ * Query n's window across the lanes, row by row, its keys folded compacted
+ * into its state; returns the useful scores.
+ */
+static long query_run(const struct attn_rows *r, const struct attn_rect *rc, int n,
+		      struct attn_state *st, long *computed)
+{
+	int vectors = query_vectors(r);
+	struct chunk ch = { .s = r->work, .vals = r->work + ATTN_ROWS_SPAN };
+	struct segment sg;
+	const float *q;
+	long useful = 0;
+
+	segment_one(r, n, &sg);
+	q = r->qt + (size_t)(sg.y - r->qy0) * r->d * r->q_pitch + (sg.x - r->qx0);
+	for (int k0 = 0; k0 < vectors; k0 += ATTN_ROWS_CHUNK) {
+		int k1 = k0 + ATTN_ROWS_CHUNK < vectors ? k0 + ATTN_ROWS_CHUNK : vectors;
+		int used;
+		float m = ATTN_NEG;
+
+		ch.n = 0;
+		ch.useful = (vi){ 0 };
+		query_scores(r, rc, &sg, q, k0, k1, &ch);
+		useful += vi_hsum(ch.useful);
+		used = attn_pad(ch.n);
+		*computed += used;
+		for (int j = 0; j < used; j += ATTN_LANES)
+			m = fmaxf(m, vf_hmax(vf_load(ch.s + j)));
+		if (m <= 0.5f * ATTN_NEG)
+			continue;
+		if (m > st->max[n])
+			attn_state_rescale(st, n, m);
+		attn_state_exp(st, n, ch.s, used);
+		attn_state_values(st, n, ch.s, ch.vals, ATTN_ROWS_SPAN, used);
+	}
 	return useful;
 }
 
@@ -282,10 +543,20 @@ long attn_rows_update(const struct attn_rows *rows, const struct attn_rect *rect
 	long useful = 0, lanes = 0;
 
 	for (int i = 0; i < rows->nq;) {
-		int next = segment_build(rows, i, &sg);
+		int end = row_end(rows, i);
+		unsigned pending = (1u << (end - i)) - 1u;
 
-		useful += segment_run(rows, rect, &sg, st, &lanes);
-		i = next;
+		while (pending) {
+			segment_build(rows, i, end, &pending, &sg);
+			if (!sparse(&sg)) {
+				useful += segment_run(rows, rect, &sg, st, &lanes);
+				continue;
+			}
+			for (int l = 0; l < ATTN_LANES; l++)
+				if (sg.lane[l] >= 0)
+					useful += query_run(rows, rect, sg.lane[l], st, &lanes);
+		}
+		i = end;
 	}
 	if (computed)
 		*computed = lanes;

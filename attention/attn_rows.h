@@ -1,16 +1,18 @@
 /*
  * attn_rows: windowed attention with one query per vector lane.
  *
- * Neighbouring queries of one pixel row whose windows sit at the same
+ * Neighbouring queries of one pixel row whose windows sit at about the same
  * offset from them (the usual case: window centres follow a smooth motion
  * field) see their keys at neighbouring pixels too: for the queries at
  * x .. x+15 of row y and window offset (u, v), the keys are the pixels
  * x+ox+u .. x+ox+u+15 of row y+oy+v. So a vector holds sixteen queries'
  * scores for one offset: the dot product is d multiply-adds of contiguous
- * loads, every lane in use is a score inside a window, and the online
- * softmax (running max, sum, entropy sum, value accumulator) runs lane by
- * lane. Queries whose offset differs from their left neighbour's start a
- * vector of their own, with fewer lanes in use.
+ * loads, and the online softmax (running max, sum, entropy sum, value
+ * accumulator) runs lane by lane. Offsets a pixel or so apart share a
+ * segment: its vectors cover the union of the windows and each lane takes
+ * the keys of its own. A row with too few such queries (a thin mask, scattered
+ * centres) runs each query alone instead: its window row by row across the
+ * lanes, the keys inside it compacted before the softmax.
  *
  * Scores are those of attn_kernel:
  *     s_ij = scale * (2 q_i.k_j - |k_j|^2) + bias_j + qbias_i + tile_bias
@@ -71,8 +73,11 @@ struct attn_rows {
 /* Window offsets scored before they are folded into the softmax. */
 #define ATTN_ROWS_CHUNK 128
 
-/* Floats of scratch attn_rows_update needs. */
-#define ATTN_ROWS_WORK (ATTN_LANES * ATTN_ROWS_CHUNK)
+/* Floats a chunk's scores (or values of one channel) take, with a vector more. */
+#define ATTN_ROWS_SPAN (ATTN_LANES * (ATTN_ROWS_CHUNK + 1))
+
+/* Floats of scratch attn_rows_update needs: scores and values. */
+#define ATTN_ROWS_WORK (ATTN_ROWS_SPAN * (1 + ATTN_VAL_MAX))
 
 /*
  * Folds the keys of rect inside each query's window into st (st->nq ==

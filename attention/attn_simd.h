@@ -17,6 +17,8 @@
  */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+#define VF_LANES 16
+
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 

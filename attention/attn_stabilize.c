@@ -27,7 +27,7 @@
 #define MOTION_RANGE 48         /* search range per frame of distance */
 #define REF_RANGE 192           /* search range to a reference keyframe */
 #define EPS_COVER 1e-3f
-#define BLOCK 16                /* query blocks: a row of one fills a vector (attn_rows) */
+#define BLOCK 32                /* query blocks: a row of one fills vectors (attn_rows) */
 #define PRIOR_FIRST 4.0f        /* positional prior of the first step, per px^2 */
 #define PRIOR_GUIDED 3.0f       /* and of the guided steps */
 #define GUIDED_SOFTNESS 30.0f   /* guided steps match loosely: warps, not copies */

@@ -78,11 +78,6 @@ $(STUDIO_OBJ): $(STUDIO_SRC)
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(call module_lib,server): $(STUDIO_OBJ)
 
-# The attention kernels may fuse a multiply and an add into one rounding
-# (FMA): faster, and the same bits on every run of one build on one machine.
-# Not motion estimation: the masks it tracks would move with the rounding.
-$(BUILD)/obj/attention/attn_kernel.o $(BUILD)/obj/attention/attn_rows.o: CFLAGS += -ffp-contract=fast
-
 MAIN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(MAIN_SRC))
 BIN      := $(BUILD)/maskattn
 

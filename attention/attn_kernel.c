@@ -86,7 +86,11 @@ void attn_state_rescale(struct attn_state *st, int i, float new_max)
 	st->max[i] = new_max;
 }
 
-void attn_state_exp(struct attn_state *st, int i, float *s, int n)
+/*
+ * exp(s - max) of row i's n scores in place (n a multiple of the lanes);
+ * adds into its sum and entropy sum.
+ */
+static void row_exp(struct attn_state *st, int i, float *s, int n)
 {
 	vf m = vf_set(st->max[i]);
 	vf vsum = vf_set(0.0f), vent = vf_set(0.0f);
@@ -103,18 +107,48 @@ void attn_state_exp(struct attn_state *st, int i, float *s, int n)
 	st->ent[i] += vf_hsum(vent);
 }
 
-void attn_state_values(struct attn_state *st, int i, const float *e,
-		       const float *values, size_t stride, int n)
+/* attn_state_fold for dv values, inlined for the usual dv so that its sums stay in registers. */
+static inline __attribute__((always_inline)) void
+state_fold_dv(struct attn_state *st, int i, const float *s, const float *values,
+	      size_t stride, int n, int dv)
 {
-	float *acc = st->acc + (size_t)i * st->dv;
+	vf m = vf_set(st->max[i]), vsum = vf_set(0.0f), vent = vf_set(0.0f);
+	vf vacc[ATTN_VAL_MAX];
+	float *acc = st->acc + (size_t)i * dv;
 
-	for (int c = 0; c < st->dv; c++) {
-		const float *v = values + c * stride;
-		vf dot = vf_set(0.0f);
+	for (int c = 0; c < dv; c++)
+		vacc[c] = vf_set(0.0f);
+	for (int j = 0; j < n; j += ATTN_LANES) {
+		vf x = vf_load(s + j) - m;
+		vf e = vf_exp(x);
 
-		for (int j = 0; j < n; j += ATTN_LANES)
-			dot += vf_load(e + j) * vf_load(v + j);
-		acc[c] += vf_hsum(dot);
+		vsum += e;
+		vent += e * vf_select(x > vf_set(-80.0f), x, vf_set(0.0f));
+		for (int c = 0; c < dv; c++)
+			vacc[c] += e * vf_load(values + c * stride + j);
+	}
+	st->sum[i] += vf_hsum(vsum);
+	st->ent[i] += vf_hsum(vent);
+	for (int c = 0; c < dv; c++)
+		acc[c] += vf_hsum(vacc[c]);
+}
+
+void attn_state_fold(struct attn_state *st, int i, const float *s,
+		     const float *values, size_t stride, int n)
+{
+	switch (st->dv) {
+	case 3:
+		state_fold_dv(st, i, s, values, stride, n, 3);
+		break;
+	case 6:
+		state_fold_dv(st, i, s, values, stride, n, 6);
+		break;
+	case 9:
+		state_fold_dv(st, i, s, values, stride, n, 9);
+		break;
+	default:
+		state_fold_dv(st, i, s, values, stride, n, st->dv);
+		break;
 	}
 }
 
@@ -146,7 +180,7 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 		}
 		if (row_max > st->max[i])
 			attn_state_rescale(st, i, row_max);
-		attn_state_exp(st, i, s, npad);
+		row_exp(st, i, s, npad);
 	}
 	/* every row is rescaled to its new max: the weighted values in one GEMM */
 	if (st->dv)

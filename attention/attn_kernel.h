@@ -82,18 +82,13 @@ long attn_tile_update(const struct attn_tile *tile, float *scores,
 void attn_state_rescale(struct attn_state *st, int i, float new_max);
 
 /*
- * exp(s - max) of query i's n scores in place (n a multiple of
- * ATTN_LANES; scores of keys left out must be ATTN_NEG or far below the
- * max), added into its sum and entropy sum.
+ * exp(s - max) of query i's n scores (n a multiple of ATTN_LANES; scores of
+ * keys left out must be ATTN_NEG or far below the max) added into its sum
+ * and entropy sum, and the values weighted by them (value c of key j at
+ * values[c * stride + j]) into its accumulator.
  */
-void attn_state_exp(struct attn_state *st, int i, float *s, int n);
-
-/*
- * Adds the values weighted by e (n of them, a multiple of ATTN_LANES;
- * value c of key j at values[c * stride + j]) into query i's accumulator.
- */
-void attn_state_values(struct attn_state *st, int i, const float *e,
-		       const float *values, size_t stride, int n);
+void attn_state_fold(struct attn_state *st, int i, const float *s,
+		     const float *values, size_t stride, int n);
 
 /*
  * out (nq * dv): the attention output, zero where no key was seen.

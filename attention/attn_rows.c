@@ -378,6 +378,8 @@ static void query_scores(const struct attn_rows *r, const struct attn_rect *rc,
 	}
 	/* the last vector's lanes past the window are left out */
 	vf_store(ch->s + ch->n, vf_set(ATTN_NEG));
+	for (int c = 0; c < r->dv; c++)
+		vf_store(ch->vals + (size_t)c * ATTN_ROWS_SPAN + ch->n, vf_set(0.0f));
 }
 
 /*
@@ -530,8 +532,7 @@ static long query_run(const struct attn_rows *r, const struct attn_rect *rc, int
 			continue;
 		if (m > st->max[n])
 			attn_state_rescale(st, n, m);
-		attn_state_exp(st, n, ch.s, used);
-		attn_state_values(st, n, ch.s, ch.vals, ATTN_ROWS_SPAN, used);
+		attn_state_fold(st, n, ch.s, ch.vals, ATTN_ROWS_SPAN, used);
 	}
 	return useful;
 }

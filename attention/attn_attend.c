@@ -398,7 +398,7 @@ static struct rect window_bbox(const struct attn_window *w, int q0, int a, int b
 	struct rect box = { w->keys.width, w->keys.height, -1, -1 };
 
 	for (int i = a; i < b; i++) {
-		int cx = (int)roundf(w->cx[q0 + i]), cy = (int)roundf(w->cy[q0 + i]);
+		int cx = attn_round(w->cx[q0 + i]), cy = attn_round(w->cy[q0 + i]);
 
 		box.x0 = cx - w->radius < box.x0 ? cx - w->radius : box.x0;
 		box.y0 = cy - w->radius < box.y0 ? cy - w->radius : box.y0;

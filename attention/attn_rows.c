@@ -41,14 +41,49 @@ struct lane_state {
 	vf acc[ATTN_VAL_MAX];
 };
 
-static int offset_x(const struct attn_rows *r, int i)
+/*
+ * The window offsets of one row's queries [i, end) (fewer than ATTN_LANES),
+ * query n's at [n - i]: rounded once, however often segments look at them.
+ */
+struct row_offsets {
+	int i, end;
+	int ox[ATTN_LANES], oy[ATTN_LANES];
+};
+
+/* round(c) - q lane-wise, halves away from zero, as attn_round. */
+ROWS_INLINE vi round_offsets(vf c, vi q)
 {
-	return (int)roundf(r->cx[i]) - r->qx[i];
+	vi t = __builtin_convertvector(c, vi);  /* towards zero */
+	vf frac = c - __builtin_convertvector(t, vf);
+
+	return t - (frac >= 0.5f) + (frac <= -0.5f) - q;       /* a true lane is -1 */
 }
 
-static int offset_y(const struct attn_rows *r, int i)
+/* The n (<= ATTN_LANES) floats at p as a vector, zero past them. */
+ROWS_INLINE vf load_part(const float *p, int n)
 {
-	return (int)roundf(r->cy[i]) - r->qy[i];
+	vf v = vf_set(0.0f);
+
+	memcpy(&v, p, sizeof(float) * n);
+	return v;
+}
+
+ROWS_INLINE vi load_part_int(const int *p, int n)
+{
+	vi v = { 0 };
+
+	memcpy(&v, p, sizeof(int) * n);
+	return v;
+}
+
+static void row_offsets_fill(const struct attn_rows *r, struct row_offsets *ro)
+{
+	int i = ro->i, n = ro->end - ro->i;
+	vi ox = round_offsets(load_part(r->cx + i, n), load_part_int(r->qx + i, n));
+	vi oy = round_offsets(load_part(r->cy + i, n), load_part_int(r->qy + i, n));
+
+	memcpy(ro->ox, &ox, sizeof(ro->ox));
+	memcpy(ro->oy, &oy, sizeof(ro->oy));
 }
 
 /*
@@ -87,25 +122,25 @@ static int row_end(const struct attn_rows *r, int i)
 }
 
 /*
- * A segment of the row's queries [i, end) still pending (bit n - i of
- * *pending): the first of them and every other whose window offset keeps
- * the segment's within spread_max; their bits are cleared.
+ * A segment of the row's queries still pending (bit n - i of *pending):
+ * the first of them and every other whose window offset keeps the
+ * segment's within spread_max; their bits are cleared.
  */
-static void segment_build(const struct attn_rows *r, int i, int end,
+static void segment_build(const struct attn_rows *r, const struct row_offsets *ro,
 			  unsigned *pending, struct segment *sg)
 {
-	int first = i + __builtin_ctz(*pending), spread = spread_max(r->radius);
+	int i = ro->i, first = __builtin_ctz(*pending), spread = spread_max(r->radius);
 
 	sg->x = r->qx[i];
 	sg->y = r->qy[i];
-	sg->ox0 = sg->ox1 = offset_x(r, first);
-	sg->oy0 = sg->oy1 = offset_y(r, first);
+	sg->ox0 = sg->ox1 = ro->ox[first];
+	sg->oy0 = sg->oy1 = ro->oy[first];
 	sg->active = (vi){ 0 };
 	sg->cx = sg->cy = sg->wx = sg->wy = sg->bias = vf_set(0.0f);
 	for (int l = 0; l < ATTN_LANES; l++)
 		sg->lane[l] = -1;
-	for (int n = first; n < end; n++) {
-		int l = r->qx[n] - sg->x, ox = offset_x(r, n), oy = offset_y(r, n);
+	for (int n = i + first; n < ro->end; n++) {
+		int l = r->qx[n] - sg->x, ox = ro->ox[n - i], oy = ro->oy[n - i];
 		int ox0 = sg->ox0, ox1 = sg->ox1, oy0 = sg->oy0, oy1 = sg->oy1;
 
 		if (!(*pending >> (n - i) & 1u) || !widen(&ox0, &ox1, ox, spread) ||
@@ -127,15 +162,16 @@ static void segment_build(const struct attn_rows *r, int i, int end,
 }
 
 /*
- * Query n alone, its window across the lanes: every lane takes the keys of
- * the window that fall on it.
+ * Query n alone (of the row ro), its window across the lanes: every lane
+ * takes the keys of the window that fall on it.
  */
-static void segment_one(const struct attn_rows *r, int n, struct segment *sg)
+static void segment_one(const struct attn_rows *r, const struct row_offsets *ro,
+			int n, struct segment *sg)
 {
 	sg->x = r->qx[n];
 	sg->y = r->qy[n];
-	sg->ox0 = sg->ox1 = offset_x(r, n);
-	sg->oy0 = sg->oy1 = offset_y(r, n);
+	sg->ox0 = sg->ox1 = ro->ox[n - ro->i];
+	sg->oy0 = sg->oy1 = ro->oy[n - ro->i];
 	sg->active = ~(vi){ 0 };
 	sg->cx = vf_set(r->cx[n]);
 	sg->cy = vf_set(r->cy[n]);
@@ -504,8 +540,9 @@ static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
  * Query n's window across the lanes, row by row, its keys folded compacted
  * into its state; returns the useful scores.
  */
-static long query_run(const struct attn_rows *r, const struct attn_rect *rc, int n,
-		      struct attn_state *st, long *computed)
+static long query_run(const struct attn_rows *r, const struct attn_rect *rc,
+		      const struct row_offsets *ro, int n, struct attn_state *st,
+		      long *computed)
 {
 	int vectors = query_vectors(r);
 	struct chunk ch = { .s = r->work, .vals = r->work + ATTN_ROWS_SPAN };
@@ -513,7 +550,7 @@ static long query_run(const struct attn_rows *r, const struct attn_rect *rc, int
 	const float *q;
 	long useful = 0;
 
-	segment_one(r, n, &sg);
+	segment_one(r, ro, n, &sg);
 	q = r->qt + (size_t)(sg.y - r->qy0) * r->d * r->q_pitch + (sg.x - r->qx0);
 	for (int k0 = 0; k0 < vectors; k0 += ATTN_ROWS_CHUNK) {
 		int k1 = k0 + ATTN_ROWS_CHUNK < vectors ? k0 + ATTN_ROWS_CHUNK : vectors;
@@ -544,20 +581,22 @@ long attn_rows_update(const struct attn_rows *rows, const struct attn_rect *rect
 	long useful = 0, lanes = 0;
 
 	for (int i = 0; i < rows->nq;) {
-		int end = row_end(rows, i);
-		unsigned pending = (1u << (end - i)) - 1u;
+		struct row_offsets ro = { .i = i, .end = row_end(rows, i) };
+		unsigned pending = (1u << (ro.end - i)) - 1u;
 
+		row_offsets_fill(rows, &ro);
 		while (pending) {
-			segment_build(rows, i, end, &pending, &sg);
+			segment_build(rows, &ro, &pending, &sg);
 			if (!sparse(&sg)) {
 				useful += segment_run(rows, rect, &sg, st, &lanes);
 				continue;
 			}
 			for (int l = 0; l < ATTN_LANES; l++)
 				if (sg.lane[l] >= 0)
-					useful += query_run(rows, rect, sg.lane[l], st, &lanes);
+					useful += query_run(rows, rect, &ro, sg.lane[l], st,
+							    &lanes);
 		}
-		i = end;
+		i = ro.end;
 	}
 	if (computed)
 		*computed = lanes;

@@ -106,7 +106,7 @@ def main():
                  ("attention on equal work (same inputs, outputs equal to 1e-3)", attention),
                  ("whole jobs on one clip, 2 threads (ffmpeg rows: vs ours stabilize, whole frame)",
                   clip_rows),
-                 ("whole jobs at 1920x1080 (generated clip)", hd_rows)])
+                 ("whole jobs at 1920x1080", hd_rows)])
     print("equality checks:")
     for line in check_lines:
         print("  " + line)

@@ -469,6 +469,24 @@ ROWS_INLINE void lanes_rescale(struct lane_state *ls, vf chunk_max, int dv)
 	ls->max = new_max;
 }
 
+/*
+ * Adds the lanes' part (sums taken relative to its max) into their state,
+ * for the lanes in take; the others keep theirs.
+ */
+ROWS_INLINE void lanes_merge(struct lane_state *ls, const struct lane_state *part, vi take,
+			     int dv)
+{
+	vf new_max = vf_select(take & (part->max > ls->max), part->max, ls->max);
+	vf s1 = ls->max - new_max, s2 = vf_select(take, part->max - new_max, vf_set(0.0f));
+	vf f1 = vf_exp(s1), f2 = vf_select(take, vf_exp(s2), vf_set(0.0f));
+
+	ls->ent = f1 * (ls->ent + s1 * ls->sum) + f2 * (part->ent + s2 * part->sum);
+	ls->sum = f1 * ls->sum + f2 * part->sum;
+	for (int c = 0; c < dv; c++)
+		ls->acc[c] = f1 * ls->acc[c] + f2 * part->acc[c];
+	ls->max = new_max;
+}
+
 /* exp(s - max) of a chunk's scores into the lanes' sums and accumulators. */
 ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int dv,
 			    struct lane_state *ls)
@@ -484,6 +502,128 @@ ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, 
 		for (int c = 0; c < dv; c++)
 			ls->acc[c] += e * vf_load(v + (size_t)c * rc->pitch);
 	}
+}
+
+/*
+ * With scale 0 the score is the key's term, the lane's bias and the prior
+ * alone, and exp of it factors: exp(kterm - kmax) of the key (once per key
+ * and call, not per lane), times exp(-lambda dx^2) of its column and
+ * exp(-lambda dy^2) of its row (once per segment), each relative to its
+ * largest. They are summed relative to the sum of those largest and the
+ * lane's bias, at or above all of this call's scores, and then merged into
+ * the lanes' state. Where that bound is far above a lane's best score (its
+ * best placed keys masked out), its exps would lose precision: the
+ * segment runs chunk by chunk instead.
+ */
+struct prior_keys {
+	const float *w;         /* exp(kterm - kmax), laid out as kterm */
+	float kmax;             /* the largest kterm of the rectangle */
+};
+
+/* Window columns or rows of a segment the prior path takes, at most. */
+#define PRIOR_SIDE_MAX 24
+
+/*
+ * How far below the bound a lane's best score may be in the prior path,
+ * and how far below it a score is left out (exp of it a subnormal float,
+ * slow to compute; and e^-40 of the best at most).
+ */
+#define PRIOR_SLACK 40.0f
+#define PRIOR_FLOOR 80.0f
+
+/*
+ * Along one axis, per column or row: which lanes have the key in their
+ * window, the prior's log there less its largest in the window (top), and
+ * its exp.
+ */
+struct prior_axis {
+	vf g[PRIOR_SIDE_MAX], lg[PRIOR_SIDE_MAX];
+	vi in[PRIOR_SIDE_MAX];
+	vf top;                 /* 0 for a lane without a key in its window */
+};
+
+/*
+ * The axis at positions pos + i (i < n, lane l at pos + i + l when lanes
+ * is set, else every lane at pos + i) for lane centres c and window
+ * centres wc; positions outside [lo, hi] are out.
+ */
+ROWS_INLINE void prior_axis_fill(const struct attn_rows *r, struct prior_axis *a, int pos,
+				 int n, int lanes, vf c, vf wc, int lo, int hi)
+{
+	vf rad = vf_set((float)r->radius), lam = vf_set(r->lambda), neg = vf_set(ATTN_NEG);
+
+	a->top = neg;
+	for (int i = 0; i < n; i++) {
+		vf p = (lanes ? lane_index : vf_set(0.0f)) + (float)(pos + i), d = p - c;
+
+		a->lg[i] = -(lam * (d * d));
+		a->in[i] = (vf_abs(p - wc) <= rad) & (p >= vf_set((float)lo)) &
+			   (p <= vf_set((float)hi));
+		a->top = vf_max(a->top, vf_select(a->in[i], a->lg[i], neg));
+	}
+	a->top = vf_select(a->top > 0.5f * ATTN_NEG, a->top, vf_set(0.0f));
+	for (int i = 0; i < n; i++) {
+		a->lg[i] -= a->top;
+		a->g[i] = vf_select(a->in[i], vf_exp(a->lg[i]), vf_set(0.0f));
+	}
+}
+
+/* The segment by the prior path; returns the useful scores, or -1 when it does not take it. */
+ROWS_INLINE long segment_prior_dv(const struct attn_rows *r, const struct attn_rect *rc,
+				  const struct segment *sg, const struct prior_keys *pk,
+				  struct attn_state *st, long *computed, int dv)
+{
+	int sx = union_width(r, sg), sy = 2 * r->radius + 1 + sg->oy1 - sg->oy0;
+	int kx0 = sg->x + sg->ox0 - r->radius, ky0 = sg->y + sg->oy0 - r->radius;
+	struct prior_axis col, row;
+	struct lane_state ls, part = { .sum = vf_set(0.0f), .ent = vf_set(0.0f) };
+	vi useful = { 0 }, seen;
+	vf best = vf_set(ATTN_NEG);
+	long lanes = 0;
+
+	prior_axis_fill(r, &col, kx0, sx, 1, sg->cx, sg->wx, rc->x0, rc->x0 + rc->w - 1);
+	prior_axis_fill(r, &row, ky0, sy, 0, sg->cy, sg->wy, rc->y0, rc->y0 + rc->h - 1);
+	for (int c = 0; c < dv; c++)
+		part.acc[c] = vf_set(0.0f);
+	for (int v = 0; v < sy; v++) {
+		int yy = ky0 + v - rc->y0;
+		size_t at = (size_t)yy * rc->pitch;
+
+		if (yy < 0 || yy >= rc->h)
+			continue;
+		for (int u = 0; u < sx; u++) {
+			int rel = kx0 + u - rc->x0;
+			const float *vals = rc->vt + at * dv + rel;
+
+			if (!touches(rc, rel))
+				continue;
+			vf kterm = vf_load(rc->kterm + at + rel);
+			vi in = sg->active & col.in[u] & row.in[v] & (kterm > 0.5f * ATTN_NEG);
+			vf x = (kterm - pk->kmax) + col.lg[u] + row.lg[v];
+			/* far below the bound: left out before the products could turn subnormal */
+			vi near = x > vf_set(-PRIOR_FLOOR);
+			vf e = vf_select(in, vf_load(pk->w + at + rel) *
+					 vf_select(near, col.g[u], vf_set(0.0f)) * row.g[v],
+					 vf_set(0.0f));
+
+			best = vf_max(best, vf_select(in, x, vf_set(ATTN_NEG)));
+			part.sum += e;
+			part.ent += e * vf_select(near, x, vf_set(0.0f));
+			for (int c = 0; c < dv; c++)
+				part.acc[c] += e * vf_load(vals + (size_t)c * rc->pitch);
+			useful -= in;   /* a true lane is -1 */
+			lanes += ATTN_LANES;
+		}
+	}
+	seen = best > 0.5f * ATTN_NEG;
+	if (vi_hsum(seen & (best < -PRIOR_SLACK)))
+		return -1;
+	part.max = sg->bias + pk->kmax + col.top + row.top;
+	state_load(st, sg, &ls, dv);
+	lanes_merge(&ls, &part, seen, dv);
+	state_store(st, sg, &ls, dv);
+	*computed += lanes;
+	return vi_hsum(useful);
 }
 
 /* One segment's windows, chunk by chunk; returns the useful scores. */
@@ -517,11 +657,29 @@ ROWS_INLINE long segment_run_dv(const struct attn_rows *r, const struct attn_rec
 	return useful;
 }
 
-/* segment_run_dv for the value counts the modes use (3: stabilize; 3 per keyframe and 9 more: propagate). */
-static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
-			const struct segment *sg, struct attn_state *st,
-			long *computed)
+/* Whether the prior path takes the segment (pk: the keys' factors, or NULL). */
+static int prior_path(const struct attn_rows *r, const struct segment *sg,
+		      const struct prior_keys *pk)
 {
+	return pk && union_width(r, sg) <= PRIOR_SIDE_MAX &&
+	       2 * r->radius + 1 + sg->oy1 - sg->oy0 <= PRIOR_SIDE_MAX;
+}
+
+/*
+ * A segment, by the prior path where it takes it, else chunk by chunk, for
+ * the value counts the modes use (3: stabilize; 3 per keyframe and 9
+ * more: propagate) and any other.
+ */
+static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
+			const struct segment *sg, const struct prior_keys *pk,
+			struct attn_state *st, long *computed)
+{
+	long useful = !prior_path(r, sg, pk) ? -1 :
+		      r->dv == 3 ? segment_prior_dv(r, rc, sg, pk, st, computed, 3) :
+				   segment_prior_dv(r, rc, sg, pk, st, computed, r->dv);
+
+	if (useful >= 0)
+		return useful;
 	switch (r->dv) {
 	case 3:
 		return segment_run_dv(r, rc, sg, st, computed, 3);
@@ -574,9 +732,42 @@ static long query_run(const struct attn_rows *r, const struct attn_rect *rc,
 	return useful;
 }
 
+/*
+ * The factors of the prior path when it applies (scale 0, and room for
+ * them in the scratch past what query_run uses), in *pk; else NULL.
+ */
+static const struct prior_keys *prior_keys_fill(const struct attn_rows *r,
+						const struct attn_rect *rc,
+						struct prior_keys *pk)
+{
+	size_t used = (size_t)(1 + r->dv) * ATTN_ROWS_SPAN + ATTN_LANES;
+	size_t n = (size_t)rc->h * rc->pitch;
+	vf kmax = vf_set(ATTN_NEG);
+	float *w = r->work + used;
+
+	if (r->scale != 0.0f || used + n + 2 * ATTN_LANES > ATTN_ROWS_WORK)
+		return NULL;
+	for (int y = 0; y < rc->h; y++)
+		for (int x = 0; x < rc->w; x += ATTN_LANES)
+			kmax = vf_max(kmax, vf_select(lane_index < (float)(rc->w - x),
+						      vf_load(rc->kterm + (size_t)y * rc->pitch + x),
+						      vf_set(ATTN_NEG)));
+	pk->kmax = vf_hmax(kmax);
+	/* the margins too: a key vector may start before or end after a run */
+	for (size_t i = 0; i < n + 2 * ATTN_LANES; i += ATTN_LANES) {
+		vf x = vf_load(rc->kterm + i - ATTN_LANES) - pk->kmax;
+
+		vf_store(w + i, vf_exp(vf_select(x < vf_set(0.0f), x, vf_set(0.0f))));
+	}
+	pk->w = w + ATTN_LANES;
+	return pk;
+}
+
 long attn_rows_update(const struct attn_rows *rows, const struct attn_rect *rect,
 		      struct attn_state *st, long *computed)
 {
+	struct prior_keys keys;
+	const struct prior_keys *pk = prior_keys_fill(rows, rect, &keys);
 	struct segment sg;
 	long useful = 0, lanes = 0;
 
@@ -588,7 +779,7 @@ long attn_rows_update(const struct attn_rows *rows, const struct attn_rect *rect
 		while (pending) {
 			segment_build(rows, &ro, &pending, &sg);
 			if (!sparse(&sg)) {
-				useful += segment_run(rows, rect, &sg, st, &lanes);
+				useful += segment_run(rows, rect, &sg, pk, st, &lanes);
 				continue;
 			}
 			for (int l = 0; l < ATTN_LANES; l++)

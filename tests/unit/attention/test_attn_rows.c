@@ -294,12 +294,23 @@ static void test_windows_leaving_the_frame(void **state)
 					.masked = 1, .centres = LEAVING }, 14);
 }
 
-/* Scale 0: the prior alone weighs the keys; the features are not read. */
+/*
+ * Scale 0: the prior alone weighs the keys; the features are not read (the
+ * prior path, its exps factored per key, column and row): with per-query
+ * biases, offsets stepping along rows, windows cut by the frame and by
+ * rectangles, and a radius too large for that path (the chunked one).
+ */
 static void test_position_only(void **state)
 {
 	(void)state;
 	check_case(&(struct rows_case){ .dv = 3, .radius = 2, .lambda = 0.8f, .masked = 1,
 					.centres = SMOOTH }, 15);
+	check_case(&(struct rows_case){ .dv = 4, .radius = 3, .lambda = 0.3f, .tile_bias = 0.5f,
+					.qbias = 1, .masked = 1, .centres = ROW_STEPS }, 19);
+	check_case(&(struct rows_case){ .dv = 3, .radius = 4, .lambda = 4.0f, .qbias = 1,
+					.centres = LEAVING }, 20);
+	check_case(&(struct rows_case){ .dv = 3, .radius = 12, .lambda = 0.02f, .masked = 1,
+					.centres = SMOOTH }, 21);
 }
 
 /*

@@ -9,7 +9,8 @@
 #include "attention/attn_rows.h"
 
 #define TILE_KEYS 512           /* default keys per GEMM tile */
-#define RECT_KEYS 2048          /* default keys per window rectangle */
+/* default keys per window rectangle: a block of 32x32 queries with windows of radius 2 fits whole */
+#define RECT_KEYS 4096
 
 /* --- query sets --- */
 

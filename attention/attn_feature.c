@@ -90,22 +90,34 @@ static void feature_rows(const struct attn_feat *f, int c, int dx, int dy, int x
 	}
 }
 
+/* Tokens whose means remove_means sums together, a row's run at a time. */
+#define MEAN_RUN 256
+
 /*
  * Removes each token's mean from its n features of one plane (feature i of
- * the token at x on row y at out[y * row_stride + i * feat_stride + x]).
+ * the token at x on row y at out[y * row_stride + i * feat_stride + x]):
+ * summed in the order patch() sums, a run of tokens side by side.
  */
 static void remove_means(float *out, int n, int w, int h, size_t row_stride,
 			 size_t feat_stride)
 {
-	for (int y = 0; y < h; y++, out += row_stride)
-		for (int x = 0; x < w; x++) {
-			float mean = 0.0f;
+	float mean[MEAN_RUN];
 
+	for (int y = 0; y < h; y++, out += row_stride)
+		for (int x0 = 0; x0 < w; x0 += MEAN_RUN) {
+			int m = w - x0 < MEAN_RUN ? w - x0 : MEAN_RUN;
+			float *o = out + x0;
+
+			for (int x = 0; x < m; x++)
+				mean[x] = 0.0f;
 			for (int i = 0; i < n; i++)
-				mean += out[i * feat_stride + x];
-			mean /= (float)n;
+				for (int x = 0; x < m; x++)
+					mean[x] += o[i * feat_stride + x];
+			for (int x = 0; x < m; x++)
+				mean[x] /= (float)n;
 			for (int i = 0; i < n; i++)
-				out[i * feat_stride + x] -= mean;
+				for (int x = 0; x < m; x++)
+					o[i * feat_stride + x] -= mean[x];
 		}
 }
 

@@ -50,37 +50,11 @@ struct row_offsets {
 	int ox[ATTN_LANES], oy[ATTN_LANES];
 };
 
-/* round(c) - q lane-wise, halves away from zero, as attn_round. */
-ROWS_INLINE vi round_offsets(vf c, vi q)
-{
-	vi t = __builtin_convertvector(c, vi);  /* towards zero */
-	vf frac = c - __builtin_convertvector(t, vf);
-
-	return t - (frac >= 0.5f) + (frac <= -0.5f) - q;       /* a true lane is -1 */
-}
-
-/* The n (<= ATTN_LANES) floats at p as a vector, zero past them. */
-ROWS_INLINE vf load_part(const float *p, int n)
-{
-	vf v = vf_set(0.0f);
-
-	memcpy(&v, p, sizeof(float) * n);
-	return v;
-}
-
-ROWS_INLINE vi load_part_int(const int *p, int n)
-{
-	vi v = { 0 };
-
-	memcpy(&v, p, sizeof(int) * n);
-	return v;
-}
-
 static void row_offsets_fill(const struct attn_rows *r, struct row_offsets *ro)
 {
 	int i = ro->i, n = ro->end - ro->i;
-	vi ox = round_offsets(load_part(r->cx + i, n), load_part_int(r->qx + i, n));
-	vi oy = round_offsets(load_part(r->cy + i, n), load_part_int(r->qy + i, n));
+	vi ox = vf_round(vf_load_part(r->cx + i, n)) - vi_load_part(r->qx + i, n);
+	vi oy = vf_round(vf_load_part(r->cy + i, n)) - vi_load_part(r->qy + i, n);
 
 	memcpy(ro->ox, &ox, sizeof(ro->ox));
 	memcpy(ro->oy, &oy, sizeof(ro->oy));

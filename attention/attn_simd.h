@@ -40,10 +40,41 @@ static inline void vf_store(float *p, vf v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* The n (0 .. VF_LANES) floats at p as a vector, zero past them. */
+static inline vf vf_load_part(const float *p, int n)
+{
+	vf v = vf_set(0.0f);
+
+	memcpy(&v, p, sizeof(float) * n);
+	return v;
+}
+
+static inline vi vi_load_part(const int *p, int n)
+{
+	vi v = { 0 };
+
+	memcpy(&v, p, sizeof(int) * n);
+	return v;
+}
+
+/* roundf lane-wise (halves away from zero) as ints, for |x| < 2^31. */
+static inline vi vf_round(vf x)
+{
+	vi t = __builtin_convertvector(x, vi);  /* towards zero */
+	vf frac = x - __builtin_convertvector(t, vf);
+
+	return t - (frac >= 0.5f) + (frac <= -0.5f);    /* a true lane is -1 */
+}
+
 /* a where mask is set (all ones), else b. Casts reinterpret the bits. */
 static inline vf vf_select(vi mask, vf a, vf b)
 {
 	return (vf)(((vi)a & mask) | ((vi)b & ~mask));
+}
+
+static inline vi vi_select(vi mask, vi a, vi b)
+{
+	return (a & mask) | (b & ~mask);
 }
 
 static inline vf vf_max(vf a, vf b)

@@ -729,13 +729,13 @@ static const struct prior_keys *prior_keys_fill(const struct attn_rows *r,
 						      vf_load(rc->kterm + (size_t)y * rc->pitch + x),
 						      vf_set(ATTN_NEG)));
 	pk->kmax = vf_hmax(kmax);
-	/* the margins too: a key vector may start before or end after a run */
-	for (size_t i = 0; i < n + 2 * ATTN_LANES; i += ATTN_LANES) {
-		vf x = vf_load(rc->kterm + i - ATTN_LANES) - pk->kmax;
-
-		vf_store(w + i, vf_exp(vf_select(x < vf_set(0.0f), x, vf_set(0.0f))));
-	}
 	pk->w = w + ATTN_LANES;
+	/* the margin before too: a key vector may start before its run */
+	for (long i = -ATTN_LANES; i < (long)n; i += ATTN_LANES) {
+		vf x = vf_load(rc->kterm + i) - pk->kmax;
+
+		vf_store(w + ATTN_LANES + i, vf_exp(vf_select(x < vf_set(0.0f), x, vf_set(0.0f))));
+	}
 	return pk;
 }
 

@@ -42,8 +42,9 @@ struct lane_state {
 };
 
 /*
- * The window offsets of one row's queries [i, end) (fewer than ATTN_LANES),
- * query n's at [n - i]: rounded once, however often segments look at them.
+ * The window offsets of one row's queries [i, end) (at most ATTN_LANES, as
+ * row_end finds them), query n's at [n - i]: rounded once, however often
+ * segments look at them.
  */
 struct row_offsets {
 	int i, end;

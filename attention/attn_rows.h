@@ -12,7 +12,9 @@
  * segment: its vectors cover the union of the windows and each lane takes
  * the keys of its own. A row with too few such queries (a thin mask, scattered
  * centres) runs each query alone instead: its window row by row across the
- * lanes, the keys inside it compacted before the softmax.
+ * lanes, the keys inside it compacted before the softmax. With scale 0 the
+ * exps of a segment's scores factor (mask term, prior across, prior down)
+ * and are taken per key, column and row rather than per score.
  *
  * Scores are those of attn_kernel:
  *     s_ij = scale * (2 q_i.k_j - |k_j|^2) + bias_j + qbias_i + tile_bias

@@ -6,23 +6,15 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <cblas.h>
 
 #include "attention/attn_attend.h"
 #include "attention/attn_blas.h"
+#include "bench_timed.h"
 
 #define W 972
 #define H 540
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static float *random_plane(size_t n, unsigned *seed)
 {
@@ -43,11 +35,11 @@ static double sgemm_gflops(int m, int n, int k, int threads)
 
 	openblas_set_num_threads(threads);
 	for (int rep = 0; rep < 5; rep++) {
-		double t0 = now(), dt;
+		double t0 = bench_now(), dt;
 
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f,
 			    a, k, b, k, 0.0f, c, n);
-		dt = now() - t0;
+		dt = bench_now() - t0;
 		best = 2.0 * m * n * k / dt * 1e-9 > best ? 2.0 * m * n * k / dt * 1e-9 : best;
 	}
 	openblas_set_num_threads(1);
@@ -72,15 +64,14 @@ static void frame_init(struct frame *f, unsigned *seed)
 	}
 }
 
+/* Best of 3 after a warm-up. */
 static void report(const char *name, attn_pool *pool, struct attn_job *job)
 {
-	struct attn_stats st = { 0 };
-	double t0 = now(), dt;
+	struct bench_result res = bench_timed(pool, job, 3);
 
-	attn_attend(pool, job, &st);
-	dt = now() - t0;
 	printf("%-34s %8.1f ms %8.1f GFLOP/s useful   useful share %4.0f%%\n", name,
-	       dt * 1e3, st.flops / dt * 1e-9, 100.0 * st.useful / st.scores);
+	       res.seconds * 1e3, res.stats.flops / res.seconds * 1e-9,
+	       100.0 * res.stats.useful / res.stats.scores);
 }
 
 /* Every pixel of a frame against windows of radius r in a reference. */

@@ -23,25 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <cblas.h>
 
 #include "attention/attn_attend.h"
 #include "attention/attn_blas.h"
+#include "bench_timed.h"
 
 #define W 972
 #define H 540
 #define THREADS 2
 #define DIR_LEN 512
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static float uniform(unsigned *seed)
 {
@@ -113,37 +105,9 @@ static float *positions(const int *v, int n)
 	return p;
 }
 
-struct result {
-	double seconds;
-	int runs;
-	struct attn_stats stats;        /* of one run */
-};
-
-/* Best wall time of runs runs after a warm-up. */
-static struct result timed(attn_pool *pool, const struct attn_job *job, int runs)
-{
-	struct result res = { .seconds = 1e30, .runs = runs };
-
-	attn_attend(pool, job, NULL);
-	for (int i = 0; i < runs; i++) {
-		struct attn_stats st = { 0 };
-		double t0 = now(), dt;
-
-		if (attn_attend(pool, job, &st) < 0) {
-			fprintf(stderr, "attn_equal: out of memory\n");
-			exit(1);
-		}
-		dt = now() - t0;
-		if (dt < res.seconds)
-			res.seconds = dt;
-		res.stats = st;
-	}
-	return res;
-}
-
 /* case.json: the parameters the references need and our figures. */
 static int write_header(const char *dir, const char *kind, const struct attn_job *job,
-			const struct result *res, const char *extra)
+			const struct bench_result *res, const char *extra)
 {
 	const struct attn_feat *f = job->queries;
 	char path[DIR_LEN + 32];
@@ -216,7 +180,7 @@ static int dense_case(attn_pool *pool, const char *parent, int runs)
 	struct attn_dense ds = { .k = keys, .v = vals, .bias = bias, .nk = NK };
 	struct attn_job job = { .queries = &qf, .q = qs, .dv = DV, .scale = 1.0f / (d * 0.7f * 0.02f),
 				.dense = &ds, .n_dense = 1, .out = out, .entropy = entropy };
-	struct result res = timed(pool, &job, runs);
+	struct bench_result res = bench_timed(pool, &job, runs);
 
 	qx = positions(qs->x, qs->n);
 	qy = positions(qs->y, qs->n);
@@ -350,7 +314,7 @@ static int window_case(attn_pool *pool, const char *parent, const struct window_
 	struct attn_job job = { .queries = &qf, .q = qs, .dv = 3,
 				.scale = 1.0f / (attn_feat_dim(&qf) * 0.7f * 0.02f),
 				.windows = &win, .n_windows = 1, .out = out, .entropy = entropy };
-	struct result res = timed(pool, &job, runs);
+	struct bench_result res = bench_timed(pool, &job, runs);
 
 	snprintf(extra, sizeof(extra), "\"radius\": %d, \"lambda\": %.9g, \"block\": %d",
 		 p->radius, p->lambda, p->block);

@@ -163,12 +163,22 @@ static int row_vectors(const struct attn_rows *r)
 	return (2 * r->radius + ATTN_LANES) / ATTN_LANES;
 }
 
+/* Columns of the union of a segment's windows. */
+static int union_width(const struct attn_rows *r, const struct segment *sg)
+{
+	return 2 * r->radius + 1 + sg->ox1 - sg->ox0;
+}
+
+/* Rows of the union of a segment's windows. */
+static int union_height(const struct attn_rows *r, const struct segment *sg)
+{
+	return 2 * r->radius + 1 + sg->oy1 - sg->oy0;
+}
+
 /* Score vectors of a segment: the union of its windows. */
 static int segment_vectors(const struct attn_rows *r, const struct segment *sg)
 {
-	int side = 2 * r->radius + 1;
-
-	return (side + sg->ox1 - sg->ox0) * (side + sg->oy1 - sg->oy0);
+	return union_width(r, sg) * union_height(r, sg);
 }
 
 /* Score vectors of one query's window, row by row. */
@@ -361,12 +371,6 @@ static int touches(const struct attn_rect *rc, int rel)
 	return rel + ATTN_LANES > 0 && rel < rc->w;
 }
 
-/* Columns of the union of a segment's windows. */
-static int union_width(const struct attn_rows *r, const struct segment *sg)
-{
-	return 2 * r->radius + 1 + sg->ox1 - sg->ox0;
-}
-
 /*
  * Vectors k0 .. k1-1 of a one-query segment, whose features start at q:
  * its window row by row, ATTN_LANES keys a vector, for those that may lie
@@ -550,7 +554,7 @@ ROWS_INLINE long segment_prior_dv(const struct attn_rows *r, const struct attn_r
 				  const struct segment *sg, const struct prior_keys *pk,
 				  struct attn_state *st, long *computed, int dv)
 {
-	int sx = union_width(r, sg), sy = 2 * r->radius + 1 + sg->oy1 - sg->oy0;
+	int sx = union_width(r, sg), sy = union_height(r, sg);
 	int kx0 = sg->x + sg->ox0 - r->radius, ky0 = sg->y + sg->oy0 - r->radius;
 	struct prior_axis col, row;
 	struct lane_state ls, part = { .sum = vf_set(0.0f), .ent = vf_set(0.0f) };
@@ -639,7 +643,7 @@ static int prior_path(const struct attn_rows *r, const struct segment *sg,
 		      const struct prior_keys *pk)
 {
 	return pk && union_width(r, sg) <= PRIOR_SIDE_MAX &&
-	       2 * r->radius + 1 + sg->oy1 - sg->oy0 <= PRIOR_SIDE_MAX;
+	       union_height(r, sg) <= PRIOR_SIDE_MAX;
 }
 
 /*

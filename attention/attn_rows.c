@@ -1,7 +1,5 @@
 #include "attention/attn_rows.h"
 
-#include <math.h>
-
 #include "attention/attn_simd.h"
 
 /*
@@ -694,7 +692,8 @@ static long query_run(const struct attn_rows *r, const struct attn_rect *rc,
 	for (int k0 = 0; k0 < vectors; k0 += ATTN_ROWS_CHUNK) {
 		int k1 = k0 + ATTN_ROWS_CHUNK < vectors ? k0 + ATTN_ROWS_CHUNK : vectors;
 		int used;
-		float m = ATTN_NEG;
+		vf vmax = vf_set(ATTN_NEG);
+		float m;
 
 		ch.n = 0;
 		ch.useful = (vi){ 0 };
@@ -703,7 +702,8 @@ static long query_run(const struct attn_rows *r, const struct attn_rect *rc,
 		used = attn_pad(ch.n);
 		*computed += used;
 		for (int j = 0; j < used; j += ATTN_LANES)
-			m = fmaxf(m, vf_hmax(vf_load(ch.s + j)));
+			vmax = vf_max(vmax, vf_load(ch.s + j));
+		m = vf_hmax(vmax);
 		if (m <= 0.5f * ATTN_NEG)
 			continue;
 		if (m > st->max[n])

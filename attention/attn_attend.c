@@ -11,7 +11,7 @@
 #include "attention/attn_simd.h"
 
 #define TILE_KEYS 512           /* default keys per GEMM tile */
-/* default keys per window rectangle: a block of 32x32 queries with windows of radius 2 fits whole */
+/* default keys per window rectangle: 32x32 queries with windows of radius 2 fit in one */
 #define RECT_KEYS 4096
 
 /* --- query sets --- */
@@ -395,42 +395,27 @@ static void gather_gemm(const struct run *r, struct scratch *s,
 	kt->nk = nk;
 }
 
-static int hmin(vi v)
-{
-	int m = v[0];
-
-	for (int l = 1; l < VF_LANES; l++)
-		m = v[l] < m ? v[l] : m;
-	return m;
-}
-
-static int hmax(vi v)
-{
-	return -hmin(-v);
-}
-
 /* Bounding box of the windows of queries [a, b), clipped; empty: x0 > x1. */
 static struct rect window_bbox(const struct attn_window *w, int q0, int a, int b)
 {
-	const vi lanes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-	vi x0 = lanes * 0 + INT_MAX, y0 = x0, x1 = -x0, y1 = -x0;
+	vi x0 = (vi){ 0 } + INT_MAX, y0 = x0, x1 = -x0, y1 = -x0;
 	struct rect box;
 
 	for (int i = a; i < b; i += VF_LANES) {
 		int n = b - i < VF_LANES ? b - i : VF_LANES;
 		vi cx = vf_round(vf_load_part(w->cx + q0 + i, n));
 		vi cy = vf_round(vf_load_part(w->cy + q0 + i, n));
-		vi in = lanes < n;
+		vi in = vf_lane_index() < (float)n;
 
 		x0 = vi_select(in & (cx < x0), cx, x0);
 		y0 = vi_select(in & (cy < y0), cy, y0);
 		x1 = vi_select(in & (cx > x1), cx, x1);
 		y1 = vi_select(in & (cy > y1), cy, y1);
 	}
-	box.x0 = hmin(x0) - w->radius;
-	box.y0 = hmin(y0) - w->radius;
-	box.x1 = hmax(x1) + w->radius;
-	box.y1 = hmax(y1) + w->radius;
+	box.x0 = vi_hmin(x0) - w->radius;
+	box.y0 = vi_hmin(y0) - w->radius;
+	box.x1 = vi_hmax(x1) + w->radius;
+	box.y1 = vi_hmax(y1) + w->radius;
 	box.x0 = box.x0 < 0 ? 0 : box.x0;
 	box.y0 = box.y0 < 0 ? 0 : box.y0;
 	box.x1 = box.x1 > w->keys.width - 1 ? w->keys.width - 1 : box.x1;

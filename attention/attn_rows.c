@@ -16,8 +16,6 @@
 /* Queries a segment needs to run as one; fewer run one by one. */
 #define ROWS_MIN_LANES 4
 
-static const vf lane_index = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-
 /*
  * The queries of one vector: lane l is pixel (x + l, y) when it is a query
  * (lane[l] its index), its window centred on (wx, wy) (its centre rounded),
@@ -264,7 +262,7 @@ ROWS_INLINE vf score_vector(const struct attn_rows *r, const struct attn_rect *r
 		       const struct segment *sg, vf dot, int kx, int ky, int yy,
 		       int rel, struct chunk *ch)
 {
-	vf pos = lane_index + (float)kx, row = vf_set((float)ky);
+	vf pos = vf_lane_index() + (float)kx, row = vf_set((float)ky);
 	vf kterm = vf_load(rc->kterm + (size_t)yy * rc->pitch + rel);
 	vf dx = pos - sg->cx, dy = row - sg->cy, rad = vf_set((float)r->radius);
 	vi in = sg->active & (pos >= vf_set((float)rc->x0)) &
@@ -533,7 +531,7 @@ ROWS_INLINE void prior_axis_fill(const struct attn_rows *r, struct prior_axis *a
 
 	a->top = neg;
 	for (int i = 0; i < n; i++) {
-		vf p = (lanes ? lane_index : vf_set(0.0f)) + (float)(pos + i), d = p - c;
+		vf p = (lanes ? vf_lane_index() : vf_set(0.0f)) + (float)(pos + i), d = p - c;
 
 		a->lg[i] = -(lam * (d * d));
 		a->in[i] = (vf_abs(p - wc) <= rad) & (p >= vf_set((float)lo)) &
@@ -730,7 +728,7 @@ static const struct prior_keys *prior_keys_fill(const struct attn_rows *r,
 		return NULL;
 	for (int y = 0; y < rc->h; y++)
 		for (int x = 0; x < rc->w; x += ATTN_LANES)
-			kmax = vf_max(kmax, vf_select(lane_index < (float)(rc->w - x),
+			kmax = vf_max(kmax, vf_select(vf_lane_index() < (float)(rc->w - x),
 						      vf_load(rc->kterm + (size_t)y * rc->pitch + x),
 						      vf_set(ATTN_NEG)));
 	pk->kmax = vf_hmax(kmax);

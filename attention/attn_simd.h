@@ -22,6 +22,12 @@
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 
+/* 0, 1, .. 15: each lane's index. */
+static inline vf vf_lane_index(void)
+{
+	return (vf){ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+}
+
 static inline vf vf_set(float x)
 {
 	return (vf){ x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x };
@@ -153,6 +159,24 @@ static inline long vi_hsum(vi v)
 	for (int i = 0; i < 16; i++)
 		n += v[i];
 	return n;
+}
+
+static inline int vi_hmin(vi v)
+{
+	int m = v[0];
+
+	for (int i = 1; i < VF_LANES; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
+
+static inline int vi_hmax(vi v)
+{
+	int m = v[0];
+
+	for (int i = 1; i < VF_LANES; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
 }
 
 /*

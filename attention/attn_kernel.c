@@ -46,7 +46,7 @@ static float row_scores(const struct attn_tile *t, int i, float *s, long *useful
 	vf neg = vf_set(ATTN_NEG), vmax = neg;
 	float bias = t->tile_bias + (t->qbias ? t->qbias[i] : 0.0f);
 	float cx = t->kx ? t->cx[i] : 0.0f, cy = t->kx ? t->cy[i] : 0.0f;
-	vf rcx = vf_set((float)attn_round(cx)), rcy = vf_set((float)attn_round(cy));
+	vf rcx = vf_set(roundf(cx)), rcy = vf_set(roundf(cy));
 	vf vcx = vf_set(cx), vcy = vf_set(cy);
 	vf rad = vf_set(t->radius < 0 ? 1e30f : (float)t->radius);
 	vf lam = vf_set(t->lambda);

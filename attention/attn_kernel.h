@@ -18,7 +18,6 @@
 #ifndef ATTN_KERNEL_H
 #define ATTN_KERNEL_H
 
-#include <math.h>
 #include <stddef.h>
 
 /* Keys and values are padded to a multiple of this many. */
@@ -58,17 +57,6 @@ struct attn_tile {
 static inline int attn_pad(int n)
 {
 	return (n + ATTN_LANES - 1) / ATTN_LANES * ATTN_LANES;
-}
-
-/*
- * roundf(x) as an int (halves away from zero), for |x| < 2^31: inline,
- * where roundf is a library call in the kernels' per-query loops.
- */
-static inline int attn_round(float x)
-{
-	float t = truncf(x);
-
-	return (int)t + (fabsf(x - t) >= 0.5f ? (x < 0.0f ? -1 : 1) : 0);
 }
 
 /*

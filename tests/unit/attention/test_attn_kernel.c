@@ -443,18 +443,6 @@ static void test_kterm_and_reset(void **state)
 		assert_true(acc[i] == 0.0f);
 }
 
-/* attn_round is roundf: halves away from zero, either sign, and the floats next to them. */
-static void test_round_is_roundf(void **state)
-{
-	const float x[] = { 0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f,
-			    0.49999997f, -0.49999997f, 1.4999999f, -1.4999999f,
-			    8388607.5f, -8388607.5f, 16777216.0f, 1e9f, -1e9f, 3.7f, -3.7f };
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(x) / sizeof(x[0]); i++)
-		assert_int_equal(attn_round(x[i]), (int)roundf(x[i]));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,7 +458,6 @@ int main(void)
 		cmocka_unit_test(test_query_without_keys),
 		cmocka_unit_test(test_empty_tiles_change_nothing),
 		cmocka_unit_test(test_kterm_and_reset),
-		cmocka_unit_test(test_round_is_roundf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

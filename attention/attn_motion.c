@@ -66,9 +66,15 @@ static int pyramid_build(const float *plane, int w, int h, int levels,
 	return 0;
 }
 
+/* v brought into 0 .. n-1: the nearest sample inside a level. */
+static int clamp_index(int v, int n)
+{
+	return v < 0 ? 0 : v >= n ? n - 1 : v;
+}
+
 static const float *row_of(const struct level *l, int y)
 {
-	return l->p + (size_t)(y < 0 ? 0 : y >= l->h ? l->h - 1 : y) * l->w;
+	return l->p + (size_t)clamp_index(y, l->h) * l->w;
 }
 
 struct match {
@@ -91,8 +97,7 @@ static void block_read(struct match *m)
 		const float *rw = m->w ? row_of(m->w, m->ay + y) : NULL;
 
 		for (int x = 0; x < m->side; x++) {
-			int xa = m->ax + x < 0 ? 0 : m->ax + x >= m->a->w ? m->a->w - 1 :
-				 m->ax + x;
+			int xa = clamp_index(m->ax + x, m->a->w);
 
 			m->ab[y * m->side + x] = ra[xa];
 			m->wb[y * m->side + x] = rw ? rw[xa] : 1.0f;
@@ -124,12 +129,8 @@ static void window_read(struct match *m, int dx, int dy, int r, float *buf)
 	for (int y = 0; y < rows; y++) {
 		const float *rb = row_of(m->b, m->by0 + y);
 
-		for (int x = 0; x < m->pitch; x++) {
-			int xb = m->bx0 + x < 0 ? 0 : m->bx0 + x >= m->b->w ? m->b->w - 1 :
-				 m->bx0 + x;
-
-			buf[(size_t)y * m->pitch + x] = rb[xb];
-		}
+		for (int x = 0; x < m->pitch; x++)
+			buf[(size_t)y * m->pitch + x] = rb[clamp_index(m->bx0 + x, m->b->w)];
 	}
 	m->bw = buf;
 }

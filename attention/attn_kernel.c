@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 
+#include "attention/attn_lanes.h"
 #include "attention/attn_simd.h"
 
 void attn_kterm(const float *k, int key_stride, int feat_stride, const float *bias,
@@ -36,43 +37,6 @@ void attn_state_reset(struct attn_state *st)
 	memset(st->acc, 0, sizeof(float) * st->nq * st->dv);
 }
 
-/*
- * Final scores of row i in place (biases, window, prior); returns the row
- * max and counts the keys that are in i's window and not masked out.
- */
-static float row_scores(const struct attn_tile *t, int i, float *s, long *useful)
-{
-	int npad = attn_pad(t->nk);
-	vf neg = vf_set(ATTN_NEG), vmax = neg;
-	float bias = t->tile_bias + (t->qbias ? t->qbias[i] : 0.0f);
-	float cx = t->kx ? t->cx[i] : 0.0f, cy = t->kx ? t->cy[i] : 0.0f;
-	vf rcx = vf_set(roundf(cx)), rcy = vf_set(roundf(cy));
-	vf vcx = vf_set(cx), vcy = vf_set(cy);
-	vf rad = vf_set(t->radius < 0 ? 1e30f : (float)t->radius);
-	vf lam = vf_set(t->lambda);
-	vi inside = { 0 };
-
-	for (int j = 0; j < npad; j += ATTN_LANES) {
-		vf kterm = vf_load(t->kterm + j);
-		vf v = vf_load(s + j) + kterm + bias;
-		vi in = kterm > 0.5f * ATTN_NEG;
-
-		if (t->kx) {
-			vf kx = vf_load(t->kx + j), ky = vf_load(t->ky + j);
-			vf dx = kx - vcx, dy = ky - vcy;
-
-			v -= lam * (dx * dx + dy * dy);
-			in &= (vf_abs(kx - rcx) <= rad) & (vf_abs(ky - rcy) <= rad);
-		}
-		v = vf_select(in, v, neg);
-		inside -= in;   /* a true lane is -1 */
-		vf_store(s + j, v);
-		vmax = vf_max(vmax, v);
-	}
-	*useful += vi_hsum(inside);
-	return vf_hmax(vmax);
-}
-
 void attn_state_rescale(struct attn_state *st, int i, float new_max)
 {
 	float shift = st->max[i] - new_max;
@@ -84,27 +48,6 @@ void attn_state_rescale(struct attn_state *st, int i, float new_max)
 	for (int c = 0; c < st->dv; c++)
 		acc[c] *= f;
 	st->max[i] = new_max;
-}
-
-/*
- * exp(s - max) of row i's n scores in place (n a multiple of the lanes);
- * adds into its sum and entropy sum.
- */
-static void row_exp(struct attn_state *st, int i, float *s, int n)
-{
-	vf m = vf_set(st->max[i]);
-	vf vsum = vf_set(0.0f), vent = vf_set(0.0f);
-
-	for (int j = 0; j < n; j += ATTN_LANES) {
-		vf x = vf_load(s + j) - m;
-		vf e = vf_exp(x);
-
-		vsum += e;
-		vent += e * vf_select(x > vf_set(-80.0f), x, vf_set(0.0f));
-		vf_store(s + j, e);
-	}
-	st->sum[i] += vf_hsum(vsum);
-	st->ent[i] += vf_hsum(vent);
 }
 
 /* attn_state_fold for dv values, inlined for the usual dv so that its sums stay in registers. */
@@ -123,9 +66,9 @@ state_fold_dv(struct attn_state *st, int i, const float *s, const float *values,
 		vf e = vf_exp(x);
 
 		vsum += e;
-		vent += e * vf_select(x > vf_set(-80.0f), x, vf_set(0.0f));
+		vent = vf_fma(e, vf_select(x > vf_set(-80.0f), x, vf_set(0.0f)), vent);
 		for (int c = 0; c < dv; c++)
-			vacc[c] += e * vf_load(values + c * stride + j);
+			vacc[c] = vf_fma(e, vf_load(values + c * stride + j), vacc[c]);
 	}
 	st->sum[i] += vf_hsum(vsum);
 	st->ent[i] += vf_hsum(vent);
@@ -152,43 +95,147 @@ void attn_state_fold(struct attn_state *st, int i, const float *s,
 	}
 }
 
+/*
+ * A tile's scores are kept key-major, a key's row holding every query's
+ * score, so that a vector is ATTN_LANES queries' scores for one key: each
+ * query is a lane of its own (attn_lanes) and the key's term, position and
+ * values are scalars broadcast to all of them.
+ */
+struct group {
+	int lane[ATTN_LANES];   /* query index, -1: none */
+	vf bias;                /* tile bias and the query's own */
+	vf cx, cy, rcx, rcy;    /* prior centres, and rounded, window centres */
+};
+
+static void group_make(const struct attn_tile *t, int i0, struct group *g)
+{
+	int n = t->nq - i0 < ATTN_LANES ? t->nq - i0 : ATTN_LANES;
+
+	for (int l = 0; l < ATTN_LANES; l++)
+		g->lane[l] = l < n ? i0 + l : -1;
+	g->bias = vf_set(t->tile_bias);
+	if (t->qbias)
+		g->bias += vf_load_part(t->qbias + i0, n);
+	g->cx = g->cy = g->rcx = g->rcy = vf_set(0.0f);
+	if (t->kx) {
+		g->cx = vf_load_part(t->cx + i0, n);
+		g->cy = vf_load_part(t->cy + i0, n);
+		g->rcx = __builtin_convertvector(vf_round(g->cx), vf);
+		g->rcy = __builtin_convertvector(vf_round(g->cy), vf);
+	}
+}
+
+/*
+ * Final scores of the group's lanes (biases, window, prior) in place, down
+ * column s of the tile (ld floats a key); returns each lane's max and
+ * counts the keys in its window and not masked out.
+ */
+static inline __attribute__((always_inline)) vf
+group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
+	     vi *useful, int positions)
+{
+	vf neg = vf_set(ATTN_NEG), vmax = neg;
+	vf rad = vf_set(t->radius < 0 ? 1e30f : (float)t->radius);
+	vf lam = vf_set(t->lambda);
+
+	for (int j = 0; j < t->nk; j++, s += ld) {
+		float kterm = t->kterm[j];
+		vf v = vf_load(s) + kterm + g->bias;
+		vi in = (vi){ 0 } - (kterm > 0.5f * ATTN_NEG);
+
+		if (positions) {
+			vf kx = vf_set(t->kx[j]), ky = vf_set(t->ky[j]);
+			vf dx = kx - g->cx, dy = ky - g->cy;
+
+			v -= lam * (dx * dx + dy * dy);
+			in &= (vf_abs(kx - g->rcx) <= rad) & (vf_abs(ky - g->rcy) <= rad);
+		}
+		v = vf_select(in, v, neg);
+		*useful -= in;  /* a true lane is -1 */
+		vf_store(s, v);
+		vmax = vf_max(vmax, v);
+	}
+	return vmax;
+}
+
+/* exp(s - max) of the group's final scores into its lanes' sums and accumulators. */
+static inline __attribute__((always_inline)) void
+group_fold(const struct attn_tile *t, const float *s, int ld, struct attn_lanes *ls, int dv)
+{
+	int npad = attn_pad(t->nk);
+
+	for (int j = 0; j < t->nk; j++, s += ld) {
+		vf v = vf_load(s), x = v - ls->max;
+		vf e = vf_select(v > 0.5f * ATTN_NEG, vf_exp(x), vf_set(0.0f));
+
+		ls->sum += e;
+		ls->ent = vf_fma(e, vf_select(x > vf_set(-80.0f), x, vf_set(0.0f)), ls->ent);
+		for (int c = 0; c < dv; c++)
+			ls->acc[c] = vf_fma(e, vf_set(t->vt[(size_t)c * npad + j]), ls->acc[c]);
+	}
+}
+
+/* The group of queries from i0 against the tile; its useful scores. */
+static inline __attribute__((always_inline)) long
+group_run_dv(const struct attn_tile *t, float *s, int ld, struct attn_state *st,
+	     int i0, int dv)
+{
+	struct group g;
+	struct attn_lanes ls;
+	vi useful = { 0 };
+	vf max;
+
+	group_make(t, i0, &g);
+	max = t->kx ? group_scores(t, &g, s, ld, &useful, 1) :
+		      group_scores(t, &g, s, ld, &useful, 0);
+	/* a lane none of whose keys is in its window takes nothing from the tile */
+	max = vf_select(max > 0.5f * ATTN_NEG, max, vf_set(ATTN_NEG));
+	attn_lanes_load(st, g.lane, &ls, dv);
+	attn_lanes_rescale(&ls, max, dv);
+	group_fold(t, s, ld, &ls, dv);
+	attn_lanes_store(st, g.lane, &ls, dv);
+	for (int l = 0; l < ATTN_LANES; l++)
+		useful[l] = g.lane[l] < 0 ? 0 : useful[l];
+	return vi_hsum(useful);
+}
+
+static long group_run(const struct attn_tile *t, float *s, int ld, struct attn_state *st,
+		      int i0)
+{
+	switch (st->dv) {
+	case 3:
+		return group_run_dv(t, s, ld, st, i0, 3);
+	case 6:
+		return group_run_dv(t, s, ld, st, i0, 6);
+	case 9:
+		return group_run_dv(t, s, ld, st, i0, 9);
+	default:
+		return group_run_dv(t, s, ld, st, i0, st->dv);
+	}
+}
+
 long attn_tile_update(const struct attn_tile *t, float *scores,
 		      struct attn_state *st, long *computed)
 {
-	int npad = attn_pad(t->nk);
+	int ld = attn_pad(t->nq);
 	long useful = 0;
 
-	if (t->nq <= 0 || t->nk <= 0) {
-		if (computed)
-			*computed = 0;
-		return 0;
-	}
-	if (t->scale != 0.0f)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nq, npad,
-			    t->d, 2.0f * t->scale, t->q, t->d, t->k, t->d, 0.0f,
-			    scores, npad);
-	else
-		memset(scores, 0, sizeof(float) * t->nq * npad);
-	for (int i = 0; i < t->nq; i++) {
-		float *s = scores + (size_t)i * npad;
-		float row_max = row_scores(t, i, s, &useful);
-
-		if (row_max <= 0.5f * ATTN_NEG) {
-			/* no key of this tile is in i's window: it adds nothing */
-			memset(s, 0, sizeof(float) * npad);
-			continue;
-		}
-		if (row_max > st->max[i])
-			attn_state_rescale(st, i, row_max);
-		row_exp(st, i, s, npad);
-	}
-	/* every row is rescaled to its new max: the weighted values in one GEMM */
-	if (st->dv)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nq, st->dv,
-			    npad, 1.0f, scores, npad, t->vt, npad, 1.0f, st->acc,
-			    st->dv);
 	if (computed)
-		*computed = (long)t->nq * npad;
+		*computed = t->nq > 0 && t->nk > 0 ? (long)t->nq * t->nk : 0;
+	if (t->nq <= 0 || t->nk <= 0)
+		return 0;
+	if (t->scale != 0.0f) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nk, t->nq,
+			    t->d, 2.0f * t->scale, t->k, t->d, t->q, t->d, 0.0f,
+			    scores, ld);
+		/* the lanes past the last query: defined, though nothing keeps them */
+		for (int j = 0; ld > t->nq && j < t->nk; j++)
+			memset(scores + (size_t)j * ld + t->nq, 0, sizeof(float) * (ld - t->nq));
+	} else {
+		memset(scores, 0, sizeof(float) * t->nk * ld);
+	}
+	for (int i0 = 0; i0 < t->nq; i0 += ATTN_LANES)
+		useful += group_run(t, scores + i0, ld, st, i0);
 	return useful;
 }
 

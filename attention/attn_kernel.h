@@ -5,10 +5,12 @@
  *     s_ij = scale * (2 q_i.k_j - |k_j|^2) + bias_j + qbias_i + tile_bias
  *            - lambda * |pos_j - c_i|^2            (positional prior)
  * and keys outside query i's window (|pos_j - round(c_i)| > radius on
- * either axis) are left out. q.k runs as one OpenBLAS sgemm; scaling,
- * biases, window, prior and the online softmax (running max, sum, entropy
- * sum and value accumulator, FlashAttention style) are fused into one pass
- * over the score tile. A scale of 0 leaves appearance out (no GEMM; the
+ * either axis) are left out. q.k runs as one OpenBLAS sgemm into a
+ * key-major tile; then, ATTN_LANES queries at a time (a lane each),
+ * scaling, biases, window and prior make one pass over their scores, and
+ * the online softmax (running max, sum, entropy sum and value accumulator,
+ * FlashAttention style) with the values a second, the key's values being
+ * scalars all lanes share. A scale of 0 leaves appearance out (no GEMM; the
  * features are not read). Tiles may come in any number; the state carries the
  * softmax across them, so several key sets share one joint softmax.
  *
@@ -71,9 +73,9 @@ void attn_kterm(const float *k, int key_stride, int feat_stride, const float *bi
 void attn_state_reset(struct attn_state *st);
 
 /*
- * Folds one tile into st. scores is scratch of nq * nk_pad floats.
+ * Folds one tile into st. scores is scratch of nk * attn_pad(nq) floats.
  * Returns how many scores fell inside the windows (the useful ones);
- * *computed (may be NULL) gets how many were computed.
+ * *computed (may be NULL) gets how many were computed (nq * nk).
  */
 long attn_tile_update(const struct attn_tile *tile, float *scores,
 		      struct attn_state *st, long *computed);

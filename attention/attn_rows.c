@@ -1,10 +1,11 @@
 #include "attention/attn_rows.h"
 
+#include "attention/attn_lanes.h"
 #include "attention/attn_simd.h"
 
 /*
- * Inlined everywhere: the lane_state functions, into a segment_run for each
- * usual dv, so that its accumulators stay in registers; and what passes
+ * Inlined everywhere: what runs in a segment_run inlined for each usual dv,
+ * so that its accumulators stay in registers (attn_lanes); and what passes
  * vectors by value, which on targets without AVX-512 would cross an ABI
  * boundary otherwise.
  */
@@ -29,12 +30,6 @@ struct segment {
 	int x, y;
 	int ox0, ox1, oy0, oy1;
 	vf cx, cy, wx, wy, bias;
-};
-
-/* The online softmax of a segment's queries, a lane each. */
-struct lane_state {
-	vf max, sum, ent;
-	vf acc[ATTN_VAL_MAX];
 };
 
 /*
@@ -196,47 +191,6 @@ static int sparse(const struct segment *sg)
 	for (int l = 0; l < ATTN_LANES; l++)
 		n += sg->lane[l] >= 0;
 	return n < ROWS_MIN_LANES;
-}
-
-/*
- * The functions that touch a lane_state take dv as an argument and are
- * inlined into a segment_run for each usual dv, so that its accumulators
- * stay in registers.
- */
-ROWS_INLINE void state_load(const struct attn_state *st, const struct segment *sg,
-			    struct lane_state *ls, int dv)
-{
-	ls->max = vf_set(ATTN_NEG);
-	ls->sum = ls->ent = vf_set(0.0f);
-	for (int c = 0; c < dv; c++)
-		ls->acc[c] = vf_set(0.0f);
-	for (int l = 0; l < ATTN_LANES; l++) {
-		int i = sg->lane[l];
-
-		if (i < 0)
-			continue;
-		ls->max[l] = st->max[i];
-		ls->sum[l] = st->sum[i];
-		ls->ent[l] = st->ent[i];
-		for (int c = 0; c < dv; c++)
-			ls->acc[c][l] = st->acc[(size_t)i * dv + c];
-	}
-}
-
-ROWS_INLINE void state_store(struct attn_state *st, const struct segment *sg,
-			     const struct lane_state *ls, int dv)
-{
-	for (int l = 0; l < ATTN_LANES; l++) {
-		int i = sg->lane[l];
-
-		if (i < 0)
-			continue;
-		st->max[i] = ls->max[l];
-		st->sum[i] = ls->sum[l];
-		st->ent[i] = ls->ent[l];
-		for (int c = 0; c < dv; c++)
-			st->acc[(size_t)i * dv + c] = ls->acc[c][l];
-	}
 }
 
 /*
@@ -431,42 +385,9 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 	}
 }
 
-/* Moves the lanes whose chunk max is above their running max to it. */
-ROWS_INLINE void lanes_rescale(struct lane_state *ls, vf chunk_max, int dv)
-{
-	vi grow = chunk_max > ls->max;
-	vf new_max = vf_select(grow, chunk_max, ls->max);
-	vf shift = ls->max - new_max;
-	vf f = vf_select(grow, vf_exp(shift), vf_set(1.0f));
-
-	ls->ent = f * (ls->ent + shift * ls->sum);
-	ls->sum *= f;
-	for (int c = 0; c < dv; c++)
-		ls->acc[c] *= f;
-	ls->max = new_max;
-}
-
-/*
- * Adds the lanes' part (sums taken relative to its max) into their state,
- * for the lanes in take; the others keep theirs.
- */
-ROWS_INLINE void lanes_merge(struct lane_state *ls, const struct lane_state *part, vi take,
-			     int dv)
-{
-	vf new_max = vf_select(take & (part->max > ls->max), part->max, ls->max);
-	vf s1 = ls->max - new_max, s2 = vf_select(take, part->max - new_max, vf_set(0.0f));
-	vf f1 = vf_exp(s1), f2 = vf_select(take, vf_exp(s2), vf_set(0.0f));
-
-	ls->ent = f1 * (ls->ent + s1 * ls->sum) + f2 * (part->ent + s2 * part->sum);
-	ls->sum = f1 * ls->sum + f2 * part->sum;
-	for (int c = 0; c < dv; c++)
-		ls->acc[c] = f1 * ls->acc[c] + f2 * part->acc[c];
-	ls->max = new_max;
-}
-
 /* exp(s - max) of a chunk's scores into the lanes' sums and accumulators. */
 ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int dv,
-			    struct lane_state *ls)
+			    struct attn_lanes *ls)
 {
 	for (int n = 0; n < ch->n; n++) {
 		vf s = vf_load(ch->s + (size_t)n * ATTN_LANES);
@@ -475,9 +396,9 @@ ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, 
 		const float *v = rc->vt + ch->key[n];
 
 		ls->sum += e;
-		ls->ent += e * vf_select(x > vf_set(-80.0f), x, vf_set(0.0f));
+		ls->ent = vf_fma(e, vf_select(x > vf_set(-80.0f), x, vf_set(0.0f)), ls->ent);
 		for (int c = 0; c < dv; c++)
-			ls->acc[c] += e * vf_load(v + (size_t)c * rc->pitch);
+			ls->acc[c] = vf_fma(e, vf_load(v + (size_t)c * rc->pitch), ls->acc[c]);
 	}
 }
 
@@ -553,7 +474,7 @@ ROWS_INLINE long segment_prior_dv(const struct attn_rows *r, const struct attn_r
 	int sx = union_width(r, sg), sy = union_height(r, sg);
 	int kx0 = sg->x + sg->ox0 - r->radius, ky0 = sg->y + sg->oy0 - r->radius;
 	struct prior_axis col, row;
-	struct lane_state ls, part = { .sum = vf_set(0.0f), .ent = vf_set(0.0f) };
+	struct attn_lanes ls, part = { .sum = vf_set(0.0f), .ent = vf_set(0.0f) };
 	vi useful = { 0 }, seen;
 	vf best = vf_set(ATTN_NEG);
 	long lanes = 0;
@@ -585,9 +506,9 @@ ROWS_INLINE long segment_prior_dv(const struct attn_rows *r, const struct attn_r
 
 			best = vf_max(best, vf_select(in, x, vf_set(ATTN_NEG)));
 			part.sum += e;
-			part.ent += e * vf_select(near, x, vf_set(0.0f));
+			part.ent = vf_fma(e, vf_select(near, x, vf_set(0.0f)), part.ent);
 			for (int c = 0; c < dv; c++)
-				part.acc[c] += e * vf_load(vals + (size_t)c * rc->pitch);
+				part.acc[c] = vf_fma(e, vf_load(vals + (size_t)c * rc->pitch), part.acc[c]);
 			useful -= in;   /* a true lane is -1 */
 			lanes += ATTN_LANES;
 		}
@@ -596,9 +517,9 @@ ROWS_INLINE long segment_prior_dv(const struct attn_rows *r, const struct attn_r
 	if (vi_hsum(seen & (best < -PRIOR_SLACK)))
 		return -1;
 	part.max = sg->bias + pk->kmax + col.top + row.top;
-	state_load(st, sg, &ls, dv);
-	lanes_merge(&ls, &part, seen, dv);
-	state_store(st, sg, &ls, dv);
+	attn_lanes_load(st, sg->lane, &ls, dv);
+	attn_lanes_merge(&ls, &part, seen, dv);
+	attn_lanes_store(st, sg->lane, &ls, dv);
 	*computed += lanes;
 	return vi_hsum(useful);
 }
@@ -612,10 +533,10 @@ ROWS_INLINE long segment_run_dv(const struct attn_rows *r, const struct attn_rec
 	const float *q = r->qt + (size_t)(sg->y - r->qy0) * r->d * r->q_pitch +
 			 (sg->x - r->qx0);
 	struct chunk ch = { .s = r->work, .key = r->keys };
-	struct lane_state ls;
+	struct attn_lanes ls;
 	long useful = 0;
 
-	state_load(st, sg, &ls, dv);
+	attn_lanes_load(st, sg->lane, &ls, dv);
 	for (int k0 = 0; k0 < offsets; k0 += ATTN_ROWS_CHUNK) {
 		int k1 = k0 + ATTN_ROWS_CHUNK < offsets ? k0 + ATTN_ROWS_CHUNK : offsets;
 
@@ -627,10 +548,10 @@ ROWS_INLINE long segment_run_dv(const struct attn_rows *r, const struct attn_rec
 		*computed += (long)ch.n * ATTN_LANES;
 		if (!ch.n)
 			continue;
-		lanes_rescale(&ls, ch.max, dv);
+		attn_lanes_rescale(&ls, ch.max, dv);
 		chunk_fold(rc, &ch, dv, &ls);
 	}
-	state_store(st, sg, &ls, dv);
+	attn_lanes_store(st, sg->lane, &ls, dv);
 	return useful;
 }
 

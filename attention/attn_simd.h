@@ -7,8 +7,13 @@
 #ifndef ATTN_SIMD_H
 #define ATTN_SIMD_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /*
  * On targets without AVX-512, GCC notes that passing 64-byte vectors
@@ -70,6 +75,26 @@ static inline vi vf_round(vf x)
 	vf frac = x - __builtin_convertvector(t, vf);
 
 	return t - (frac >= 0.5f) + (frac <= -0.5f);    /* a true lane is -1 */
+}
+
+/*
+ * a * b + c rounded once, the same bits on every target: one instruction
+ * with AVX-512, fmaf lane by lane otherwise (which GCC turns into FMA
+ * instructions where the target has them). The compiler is never left to
+ * contract a * b + c itself: where it would, results would depend on the
+ * target and on how it optimised.
+ */
+static inline vf vf_fma(vf a, vf b, vf c)
+{
+#ifdef __AVX512F__
+	return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#else
+	vf r;
+
+	for (int l = 0; l < VF_LANES; l++)
+		r[l] = fmaf(a[l], b[l], c[l]);
+	return r;
+#endif
 }
 
 /* a where mask is set (all ones), else b. Casts reinterpret the bits. */
@@ -191,18 +216,18 @@ static inline vf vf_exp(vf x)
 	const vf shifter = vf_set(12582912.0f);   /* 1.5 * 2^23: round to int */
 	vi under = x < -87.0f;
 	vf xc = vf_select(under, vf_set(-87.0f), x);
-	vf n = (xc * log2e + shifter) - shifter;
-	vf r = xc - n * ln2_hi - n * ln2_lo;
+	vf n = vf_fma(xc, log2e, shifter) - shifter;
+	vf r = vf_fma(-n, ln2_lo, vf_fma(-n, ln2_hi, xc));
 	vf p = vf_set(1.0f / 720.0f);
 	vi bits;
 	vf scale;
 
-	p = p * r + 1.0f / 120.0f;
-	p = p * r + 1.0f / 24.0f;
-	p = p * r + 1.0f / 6.0f;
-	p = p * r + 0.5f;
-	p = p * r + 1.0f;
-	p = p * r + 1.0f;
+	p = vf_fma(p, r, vf_set(1.0f / 120.0f));
+	p = vf_fma(p, r, vf_set(1.0f / 24.0f));
+	p = vf_fma(p, r, vf_set(1.0f / 6.0f));
+	p = vf_fma(p, r, vf_set(0.5f));
+	p = vf_fma(p, r, vf_set(1.0f));
+	p = vf_fma(p, r, vf_set(1.0f));
 	bits = (__builtin_convertvector(n, vi) + 127) << 23;
 	memcpy(&scale, &bits, sizeof(scale));
 	return vf_select(under, vf_set(0.0f), p * scale);

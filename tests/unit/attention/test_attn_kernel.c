@@ -18,7 +18,7 @@
 #include "attention/attn_kernel.h"
 #include "tests/unit/attention/attn_test_util.h"
 
-#define MAX_DV 4
+#define MAX_DV 9
 #define FIELD 24                /* key positions and centres lie in 0..FIELD */
 
 struct tile_case {
@@ -167,7 +167,7 @@ static long fold_keys(const struct tile_data *t, int a, int b, struct attn_state
 	const struct tile_case *tc = &t->tc;
 	int nk = b - a, npad = attn_pad(nk), biased = a < biased_end(tc);
 	float *k = alloc_floats((size_t)npad * tc->d), *kterm = alloc_floats(npad);
-	float *vt = alloc_floats((size_t)npad * tc->dv), *scores = alloc_floats((size_t)tc->nq * npad);
+	float *vt = alloc_floats((size_t)npad * tc->dv), *scores = alloc_floats((size_t)nk * attn_pad(tc->nq));
 	float *kx = alloc_floats(npad), *ky = alloc_floats(npad);
 	long useful;
 
@@ -271,6 +271,17 @@ static void test_plain_softmax(void **state)
 					.radius = -1, .scale = 0.2f }, 2);
 	check_case(&(struct tile_case){ .nq = 1, .nk = 7, .d = 4, .dv = 4,
 					.radius = -1, .scale = 1.0f }, 3);
+}
+
+/* Several groups of queries, the last one partial, with the dv kept in registers. */
+static void test_query_groups(void **state)
+{
+	(void)state;
+	check_case(&(struct tile_case){ .nq = 40, .nk = 70, .d = 27, .dv = 9,
+					.radius = -1, .scale = 0.3f, .masked = 1 }, 4);
+	check_case(&(struct tile_case){ .nq = 33, .nk = 50, .d = 9, .dv = 6,
+					.radius = 3, .positions = 1, .lambda = 0.05f,
+					.scale = 0.5f, .qbias = 1, .tile_bias = -0.5f }, 5);
 }
 
 static void test_nk_not_a_multiple_of_lanes(void **state)
@@ -447,6 +458,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_softmax),
+		cmocka_unit_test(test_query_groups),
 		cmocka_unit_test(test_nk_not_a_multiple_of_lanes),
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_positional_prior),

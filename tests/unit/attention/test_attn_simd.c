@@ -1,6 +1,8 @@
 /*
  * attn_simd: vf_round is roundf lane by lane (halves away from zero, either
- * sign, and the floats next to them); the partial loads stop at n.
+ * sign, and the floats next to them); vf_fma is fmaf lane by lane, one
+ * rounding (products whose low bits a separate multiply would lose); vf_exp
+ * is within its stated error of exp; the partial loads stop at n.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -29,6 +31,40 @@ static void test_round_is_roundf(void **state)
 	}
 }
 
+static void test_fma_rounds_once(void **state)
+{
+	vf a, b, c, r;
+
+	(void)state;
+	for (int l = 0; l < VF_LANES; l++) {
+		/* (1 + e)(1 - e) = 1 - e^2: a multiply alone rounds it to 1 */
+		a[l] = 1.0f + ldexpf(1.0f, -12 - l % 8);
+		b[l] = 1.0f - ldexpf(1.0f, -12 - l % 8);
+		c[l] = l < 8 ? -1.0f : 0.25f * (float)l;
+	}
+	r = vf_fma(a, b, c);
+	for (int l = 0; l < VF_LANES; l++) {
+		assert_true(r[l] == fmaf(a[l], b[l], c[l]));
+		if (l < 8)
+			assert_true(r[l] == -ldexpf(1.0f, 2 * (-12 - l)));
+	}
+}
+
+static void test_exp_within_its_error(void **state)
+{
+	(void)state;
+	for (float x0 = -90.0f; x0 <= 0.0f; x0 += 0.37f) {
+		vf x = vf_set(x0) + vf_lane_index() * 0.0231f;
+		vf e = vf_exp(vf_select(x < vf_set(0.0f), x, vf_set(0.0f)));
+
+		for (int l = 0; l < VF_LANES; l++) {
+			double want = x[l] < -87.0f ? 0.0 : exp(x[l] < 0.0f ? x[l] : 0.0f);
+
+			assert_true(fabs(e[l] - want) <= 2e-7 * want + 1e-37);
+		}
+	}
+}
+
 static void test_partial_loads_stop_at_n(void **state)
 {
 	const float f[VF_LANES] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
@@ -52,6 +88,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_is_roundf),
+		cmocka_unit_test(test_fma_rounds_once),
+		cmocka_unit_test(test_exp_within_its_error),
 		cmocka_unit_test(test_partial_loads_stop_at_n),
 	};
 

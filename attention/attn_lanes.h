@@ -1,0 +1,94 @@
+/*
+ * attn_lanes: the online softmax of up to ATTN_LANES queries, a lane each
+ * (running max, sum, entropy sum and value accumulators as vectors), for
+ * the kernels that give each query a lane: loaded from and stored back to
+ * a block's attn_state, moved to a higher max, merged with a part summed
+ * relative to its own max.
+ *
+ * Each function takes dv as an argument and is always inlined, so that a
+ * kernel inlined for each usual dv keeps the accumulators in registers.
+ */
+#ifndef ATTN_LANES_H
+#define ATTN_LANES_H
+
+#include "attention/attn_kernel.h"
+#include "attention/attn_simd.h"
+
+#define LANES_INLINE static inline __attribute__((always_inline))
+
+struct attn_lanes {
+	vf max, sum, ent;
+	vf acc[ATTN_VAL_MAX];
+};
+
+/* Lane l holds query lane[l] of st (-1: none; its lane starts empty). */
+LANES_INLINE void attn_lanes_load(const struct attn_state *st, const int *lane,
+				  struct attn_lanes *ls, int dv)
+{
+	ls->max = vf_set(ATTN_NEG);
+	ls->sum = ls->ent = vf_set(0.0f);
+	for (int c = 0; c < dv; c++)
+		ls->acc[c] = vf_set(0.0f);
+	for (int l = 0; l < ATTN_LANES; l++) {
+		int i = lane[l];
+
+		if (i < 0)
+			continue;
+		ls->max[l] = st->max[i];
+		ls->sum[l] = st->sum[i];
+		ls->ent[l] = st->ent[i];
+		for (int c = 0; c < dv; c++)
+			ls->acc[c][l] = st->acc[(size_t)i * dv + c];
+	}
+}
+
+LANES_INLINE void attn_lanes_store(struct attn_state *st, const int *lane,
+				   const struct attn_lanes *ls, int dv)
+{
+	for (int l = 0; l < ATTN_LANES; l++) {
+		int i = lane[l];
+
+		if (i < 0)
+			continue;
+		st->max[i] = ls->max[l];
+		st->sum[i] = ls->sum[l];
+		st->ent[i] = ls->ent[l];
+		for (int c = 0; c < dv; c++)
+			st->acc[(size_t)i * dv + c] = ls->acc[c][l];
+	}
+}
+
+/* Moves the lanes whose new max is above their running max to it. */
+LANES_INLINE void attn_lanes_rescale(struct attn_lanes *ls, vf max, int dv)
+{
+	vi grow = max > ls->max;
+	vf new_max = vf_select(grow, max, ls->max);
+	vf shift = ls->max - new_max;
+	vf f = vf_select(grow, vf_exp(shift), vf_set(1.0f));
+
+	ls->ent = f * (ls->ent + shift * ls->sum);
+	ls->sum *= f;
+	for (int c = 0; c < dv; c++)
+		ls->acc[c] *= f;
+	ls->max = new_max;
+}
+
+/*
+ * Adds the lanes' part (sums taken relative to its max) into their state,
+ * for the lanes in take; the others keep theirs.
+ */
+LANES_INLINE void attn_lanes_merge(struct attn_lanes *ls, const struct attn_lanes *part,
+				   vi take, int dv)
+{
+	vf new_max = vf_select(take & (part->max > ls->max), part->max, ls->max);
+	vf s1 = ls->max - new_max, s2 = vf_select(take, part->max - new_max, vf_set(0.0f));
+	vf f1 = vf_exp(s1), f2 = vf_select(take, vf_exp(s2), vf_set(0.0f));
+
+	ls->ent = f1 * (ls->ent + s1 * ls->sum) + f2 * (part->ent + s2 * part->sum);
+	ls->sum = f1 * ls->sum + f2 * part->sum;
+	for (int c = 0; c < dv; c++)
+		ls->acc[c] = f1 * ls->acc[c] + f2 * part->acc[c];
+	ls->max = new_max;
+}
+
+#endif

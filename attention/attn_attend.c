@@ -241,7 +241,7 @@ static int scratch_alloc(struct scratch *s, const struct run *r, int dv)
 	s->sum = malloc(sizeof(float) * bmax);
 	s->ent = malloc(sizeof(float) * bmax);
 	s->acc = malloc(sizeof(float) * bmax * (dv ? dv : 1));
-	s->s = malloc(sizeof(float) * attn_pad(bmax) * tile_keys);
+	s->s = malloc(sizeof(float) * (attn_pad(bmax) + ATTN_LANES) * tile_keys);
 	s->kbias = malloc(sizeof(float) * npad);
 	if (!s->qf || !s->max || !s->sum || !s->ent || !s->acc || !s->s || !s->kbias)
 		return -ENOMEM;

@@ -217,7 +217,8 @@ static long group_run(const struct attn_tile *t, float *s, int ld, struct attn_s
 long attn_tile_update(const struct attn_tile *t, float *scores,
 		      struct attn_state *st, long *computed)
 {
-	int ld = attn_pad(t->nq);
+	/* a key's row is not a power of two long: rows 1 KB apart would fall in few cache sets */
+	int lanes = attn_pad(t->nq), ld = lanes + ATTN_LANES;
 	long useful = 0;
 
 	if (computed)
@@ -229,8 +230,9 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 			    t->d, 2.0f * t->scale, t->k, t->d, t->q, t->d, 0.0f,
 			    scores, ld);
 		/* the lanes past the last query: defined, though nothing keeps them */
-		for (int j = 0; ld > t->nq && j < t->nk; j++)
-			memset(scores + (size_t)j * ld + t->nq, 0, sizeof(float) * (ld - t->nq));
+		for (int j = 0; lanes > t->nq && j < t->nk; j++)
+			memset(scores + (size_t)j * ld + t->nq, 0,
+			       sizeof(float) * (lanes - t->nq));
 	} else {
 		memset(scores, 0, sizeof(float) * t->nk * ld);
 	}

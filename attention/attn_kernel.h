@@ -73,7 +73,8 @@ void attn_kterm(const float *k, int key_stride, int feat_stride, const float *bi
 void attn_state_reset(struct attn_state *st);
 
 /*
- * Folds one tile into st. scores is scratch of nk * attn_pad(nq) floats.
+ * Folds one tile into st. scores is scratch of nk * (attn_pad(nq) + ATTN_LANES)
+ * floats.
  * Returns how many scores fell inside the windows (the useful ones);
  * *computed (may be NULL) gets how many were computed (nq * nk).
  */

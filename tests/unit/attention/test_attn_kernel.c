@@ -167,7 +167,7 @@ static long fold_keys(const struct tile_data *t, int a, int b, struct attn_state
 	const struct tile_case *tc = &t->tc;
 	int nk = b - a, npad = attn_pad(nk), biased = a < biased_end(tc);
 	float *k = alloc_floats((size_t)npad * tc->d), *kterm = alloc_floats(npad);
-	float *vt = alloc_floats((size_t)npad * tc->dv), *scores = alloc_floats((size_t)nk * attn_pad(tc->nq));
+	float *vt = alloc_floats((size_t)npad * tc->dv), *scores = alloc_floats((size_t)nk * (attn_pad(tc->nq) + ATTN_LANES));
 	float *kx = alloc_floats(npad), *ky = alloc_floats(npad);
 	long useful;
 

@@ -7,17 +7,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "pipeline/pipe_util.h"
+
 #define PIPE_ENCODER_ERR 512
 
 struct pipe_encoder {
-	pipe_writer *writer;
+	pipe_writer *writer;            /* used by the thread alone while it runs */
 	pthread_t thread;
 	bool started;
-	pthread_mutex_t lock;           /* the queue, the flags, the error */
-	pthread_mutex_t mux;            /* the writer */
+	pthread_mutex_t lock;           /* the queues, the flags, the error */
 	pthread_cond_t changed;
 	AVFrame **queue;                /* ring of depth */
 	int depth, head, count;
+	AVPacket **audio;               /* audio packets to mux, in order, owned */
+	int n_audio, cap_audio;
 	bool stopping;                  /* no more frames will come */
 	int ret;                        /* first error, 0 */
 	char err[PIPE_ENCODER_ERR];
@@ -59,29 +62,65 @@ static AVFrame *take(pipe_encoder *enc)
 	return frame;
 }
 
+static void free_packets(AVPacket **pkts, int n)
+{
+	for (int i = 0; i < n; i++)
+		av_packet_free(&pkts[i]);
+}
+
+/*
+ * Muxes the audio packets handed over so far (the list is taken out
+ * under the lock, so the reader can add more meanwhile). 0 or an error.
+ */
+static int mux_audio(pipe_encoder *enc, char *err, size_t errlen)
+{
+	AVPacket **pkts;
+	int n, i, ret = 0;
+
+	pthread_mutex_lock(&enc->lock);
+	pkts = enc->audio;
+	n = enc->n_audio;
+	enc->audio = NULL;
+	enc->n_audio = enc->cap_audio = 0;
+	pthread_mutex_unlock(&enc->lock);
+	for (i = 0; i < n && ret >= 0; i++)
+		ret = pipe_writer_audio(enc->writer, pkts[i], err, errlen);
+	free_packets(pkts, n);
+	free(pkts);
+	return ret;
+}
+
 static void *encode_main(void *arg)
 {
 	pipe_encoder *enc = arg;
 	char err[PIPE_ENCODER_ERR] = "";
 	AVFrame *frame;
+	int ret;
 
 	while ((frame = take(enc))) {
 		double t0 = now();
-		int ret = 0;
 
 		pthread_mutex_lock(&enc->lock);
 		ret = enc->ret;
 		pthread_mutex_unlock(&enc->lock);
-		if (!ret) {
-			pthread_mutex_lock(&enc->mux);
+		if (!ret)
+			ret = mux_audio(enc, err, sizeof(err));
+		if (!ret)
 			ret = pipe_writer_video(enc->writer, frame, err, sizeof(err));
-			pthread_mutex_unlock(&enc->mux);
-		}
 		av_frame_free(&frame);
 		pthread_mutex_lock(&enc->lock);
 		if (ret < 0)
 			fail(enc, ret, err);
 		enc->seconds += now() - t0;
+		pthread_mutex_unlock(&enc->lock);
+	}
+	/* the audio after the last frame */
+	pthread_mutex_lock(&enc->lock);
+	ret = enc->ret;
+	pthread_mutex_unlock(&enc->lock);
+	if (!ret && (ret = mux_audio(enc, err, sizeof(err))) < 0) {
+		pthread_mutex_lock(&enc->lock);
+		fail(enc, ret, err);
 		pthread_mutex_unlock(&enc->lock);
 	}
 	return NULL;
@@ -101,7 +140,6 @@ int pipe_encoder_start(pipe_writer *writer, int depth, pipe_encoder **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&enc->lock, NULL);
-	pthread_mutex_init(&enc->mux, NULL);
 	pthread_cond_init(&enc->changed, NULL);
 	if (pthread_create(&enc->thread, NULL, encode_main, enc)) {
 		pipe_encoder_free(enc);
@@ -140,14 +178,41 @@ int pipe_encoder_video(pipe_encoder *enc, AVFrame *frame, char *err,
 	return ret;
 }
 
+/* Room for one more audio packet. Lock held. */
+static int audio_room(pipe_encoder *enc)
+{
+	AVPacket **grown;
+	int cap;
+
+	if (enc->n_audio < enc->cap_audio)
+		return 0;
+	cap = enc->cap_audio ? 2 * enc->cap_audio : 64;
+	grown = realloc(enc->audio, sizeof(*grown) * cap);
+	if (!grown)
+		return -ENOMEM;
+	enc->audio = grown;
+	enc->cap_audio = cap;
+	return 0;
+}
+
 int pipe_encoder_audio(pipe_encoder *enc, const AVPacket *pkt, char *err,
 		       size_t errlen)
 {
+	AVPacket *copy = av_packet_clone(pkt);
 	int ret;
 
-	pthread_mutex_lock(&enc->mux);
-	ret = pipe_writer_audio(enc->writer, pkt, err, errlen);
-	pthread_mutex_unlock(&enc->mux);
+	pthread_mutex_lock(&enc->lock);
+	ret = first_error(enc, err, errlen);
+	if (!ret)
+		ret = copy ? audio_room(enc) : -ENOMEM;
+	if (!ret) {
+		enc->audio[enc->n_audio++] = copy;
+		copy = NULL;
+	} else if (ret == -ENOMEM) {
+		pipe_errf(err, errlen, "out of memory for an audio packet");
+	}
+	pthread_mutex_unlock(&enc->lock);
+	av_packet_free(&copy);
 	return ret;
 }
 
@@ -186,8 +251,9 @@ void pipe_encoder_free(pipe_encoder *enc)
 	for (int i = 0; i < enc->count; i++)
 		av_frame_free(&enc->queue[(enc->head + i) % enc->depth]);
 	free(enc->queue);
+	free_packets(enc->audio, enc->n_audio);
+	free(enc->audio);
 	pthread_mutex_destroy(&enc->lock);
-	pthread_mutex_destroy(&enc->mux);
 	pthread_cond_destroy(&enc->changed);
 	free(enc);
 }

@@ -1,8 +1,10 @@
 /*
  * pipe_encoder: a thread that encodes and muxes a job's video frames while
  * the next ones are being made. Frames wait in a short queue; audio
- * packets, which the reader hands over from its own thread, are muxed
- * under the same lock, so the writer is used by one thread at a time.
+ * packets, which the reader hands over from its own thread, wait in a
+ * list that the thread muxes before each frame and after the last: the
+ * reader never waits for a frame to be encoded, and the writer is used
+ * by one thread at a time.
  */
 #ifndef PIPE_ENCODER_H
 #define PIPE_ENCODER_H
@@ -30,7 +32,11 @@ int pipe_encoder_start(pipe_writer *writer, int depth, pipe_encoder **out);
 int pipe_encoder_video(pipe_encoder *enc, AVFrame *frame, char *err,
 		       size_t errlen);
 
-/* Muxes an audio packet (borrowed) between video frames. */
+/*
+ * Hands an audio packet (borrowed; a reference is kept) to the thread, to
+ * be muxed before the next video frame. 0, -ENOMEM, or the first error
+ * of an earlier frame with its message in err.
+ */
 int pipe_encoder_audio(pipe_encoder *enc, const AVPacket *pkt, char *err,
 		       size_t errlen);
 

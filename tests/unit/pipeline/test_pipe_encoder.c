@@ -1,7 +1,8 @@
 /*
- * pipe_encoder: frames queued from one thread and audio muxed from another
- * come out as the same file a writer used directly makes; an encoder
- * stopped early drops what it holds without leaking.
+ * pipe_encoder: frames queued from one thread and audio handed over from
+ * another come out as the same file a writer used directly makes (the
+ * audio after the last frame too); an encoder stopped early drops the
+ * frames and audio it holds without leaking.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -125,38 +126,38 @@ static void test_same_bytes_as_the_writer_alone(void **state)
 	assert_memory_equal(a, b, na);
 }
 
-static void test_free_drops_queued_frames(void **state)
+static void test_free_drops_queued_frames_and_audio(void **state)
 {
 	struct pipe_reader_opts ro = { .pix_fmt = AV_PIX_FMT_YUV420P };
 	struct pipe_writer_opts wo = { .pix_fmt = AV_PIX_FMT_YUV420P, .crf = 23 };
-	pipe_reader *reader;
-	pipe_writer *writer;
-	pipe_encoder *enc;
+	struct copy c = { 0 };
 	AVFrame *frame;
-	char err[256];
 
 	(void)state;
-	assert_int_equal(pipe_reader_open(media_path(&dir, "clip.mp4"), &ro, &reader,
-					  err, sizeof(err)), 0);
+	ro.on_audio = audio_out;
+	ro.opaque = &c;
+	assert_int_equal(pipe_reader_open(media_path(&dir, "clip.mp4"), &ro, &c.reader,
+					  c.err, sizeof(c.err)), 0);
 	assert_int_equal(pipe_writer_open(media_path(&dir, "dropped.mp4"),
-					  pipe_reader_info(reader), &wo, &writer, err,
-					  sizeof(err)), 0);
-	assert_int_equal(pipe_encoder_start(writer, 4, &enc), 0);
+					  pipe_reader_info(c.reader), &wo, &c.writer, c.err,
+					  sizeof(c.err)), 0);
+	assert_int_equal(pipe_encoder_start(c.writer, 4, &c.enc), 0);
+	/* the reader hands the audio it meets to the encoder, which holds it */
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(pipe_reader_next(reader, &frame, err, sizeof(err)), 0);
-		assert_int_equal(pipe_encoder_video(enc, frame, err, sizeof(err)), 0);
+		assert_int_equal(pipe_reader_next(c.reader, &frame, c.err, sizeof(c.err)), 0);
+		assert_int_equal(pipe_encoder_video(c.enc, frame, c.err, sizeof(c.err)), 0);
 	}
-	pipe_encoder_free(enc);
+	pipe_encoder_free(c.enc);
 	pipe_encoder_free(NULL);
-	pipe_writer_free(writer);
-	pipe_reader_free(reader);
+	pipe_writer_free(c.writer);
+	pipe_reader_free(c.reader);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_bytes_as_the_writer_alone),
-		cmocka_unit_test(test_free_drops_queued_frames),
+		cmocka_unit_test(test_free_drops_queued_frames_and_audio),
 	};
 
 	return cmocka_run_group_tests(tests, make_clips, remove_clips);

@@ -4,10 +4,17 @@
  * Three threads overlap: a reader decodes the clip once in order into a
  * ring of 2K+1+AHEAD frames (stabilize's temporal window and the frames
  * read ahead; K is 0 for propagate), each with its planes and coverage, and
- * hands the audio packets to the encoder; the caller's thread runs the
+ * hands the audio packets to the encoder; an attention thread runs the
  * engine and the blend on frame t; an encoder thread (pipe_encoder) encodes
  * frame t-1 meanwhile. Memory is bounded by the ring and the keyframes
  * held, not by the clip's length.
+ *
+ * The attention thread, and the engine's helpers, which inherit its
+ * priority, run ATTEND_NICE nicer than the caller, the reader and the
+ * encoder: where the busy threads outnumber the cores, the stages that feed
+ * and drain attention get the CPU they need first, so attention never
+ * waits for them and takes the rest. (On Linux a thread's nice value is
+ * its own; a thread may always lower its priority.)
  */
 #include "pipeline/pipe_job.h"
 
@@ -34,6 +41,7 @@
 #define AHEAD 2                 /* frames the reader may read past the window */
 #define RING_MAX (31 + AHEAD)
 #define ENCODE_QUEUE 2
+#define ATTEND_NICE 5
 #define ERR_LEN 512
 
 struct slot {
@@ -59,9 +67,10 @@ struct job {
 	bool reading;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	int64_t made;           /* frames made by the caller's thread */
+	int64_t made;           /* frames made by the attention thread */
 	bool stop;              /* the reader is to stop */
 	int read_ret;           /* its error, or 1 when it is done */
+	int attend_ret;         /* the attention thread's error, 0 */
 	char read_err[ERR_LEN];
 	float *read_cov;        /* its coverage scratch */
 	double read_seconds, attend_seconds, blend_seconds, encode_seconds;
@@ -159,6 +168,7 @@ static int check_frames(struct job *j)
 	return ret;
 }
 
+/* The engine; made by the thread that runs it, whose priority its helpers inherit. */
 static int open_engine(struct job *j)
 {
 	struct attn_params p = {
@@ -166,17 +176,23 @@ static int open_engine(struct job *j)
 		.window = j->spec->window, .temporal = j->k, .seed = j->spec->seed,
 		.threads = j->opts->threads > 0 ? j->opts->threads : 1,
 	};
-	int ret = attn_engine_create(&p, &j->engine);
 
-	if (ret >= 0)
-		ret = attn_frame_create(j->info->width, j->info->height, 3, &j->result);
+	return attn_engine_create(&p, &j->engine);
+}
+
+/* The frames and coverage maps the reader and the attention thread fill. */
+static int open_buffers(struct job *j)
+{
+	size_t n = (size_t)j->info->width * j->info->height;
+	int ret = attn_frame_create(j->info->width, j->info->height, 3, &j->result);
+
 	if (ret >= 0 && j->spec->mode == API_MODE_PROPAGATE) {
-		j->given = malloc(sizeof(float) * j->info->width * j->info->height);
+		j->given = malloc(sizeof(float) * n);
 		ret = j->given ? 0 : -ENOMEM;
 	}
 	if (ret >= 0) {
-		j->cov = malloc(sizeof(float) * j->info->width * j->info->height);
-		j->read_cov = malloc(sizeof(float) * j->info->width * j->info->height);
+		j->cov = malloc(sizeof(float) * n);
+		j->read_cov = malloc(sizeof(float) * n);
 		ret = j->cov && j->read_cov ? 0 : -ENOMEM;
 	}
 	return ret;
@@ -500,21 +516,45 @@ static int make_frame(struct job *j, int64_t t)
 	return pipe_encoder_video(j->enc, out, j->err, j->errlen);
 }
 
-static int run_frames(struct job *j)
+/* The attention thread: the engine, then every frame in order. */
+static void *attend_main(void *arg)
 {
-	int ret = pipe_encoder_start(j->writer, ENCODE_QUEUE, &j->enc);
+	struct job *j = arg;
+	int ret;
 
-	if (ret >= 0)
-		ret = start_reader(j);
+	errno = 0;
+	/* best effort: at equal priority the stages only share the CPU evenly */
+	if (nice(ATTEND_NICE) == -1 && errno)
+		errno = 0;
+	ret = open_engine(j);
 	for (int64_t t = 0; ret >= 0 && t < j->frames; t++) {
-		if (j->opts->cancel && atomic_load(j->opts->cancel))
-			return -ECANCELED;
+		if (j->opts->cancel && atomic_load(j->opts->cancel)) {
+			ret = -ECANCELED;
+			break;
+		}
 		ret = wait_window(j, t);
 		if (ret >= 0)
 			ret = make_frame(j, t);
 		frame_made(j, t);
 		if (ret >= 0)
 			report(j, t + 1);
+	}
+	j->attend_ret = ret;
+	return NULL;
+}
+
+static int run_frames(struct job *j)
+{
+	pthread_t attend;
+	int ret = pipe_encoder_start(j->writer, ENCODE_QUEUE, &j->enc);
+
+	if (ret >= 0)
+		ret = start_reader(j);
+	if (ret >= 0 && pthread_create(&attend, NULL, attend_main, j))
+		ret = -EAGAIN;
+	if (ret >= 0) {
+		pthread_join(attend, NULL);
+		ret = j->attend_ret;
 	}
 	if (ret >= 0)
 		ret = finish_reader(j);
@@ -577,7 +617,7 @@ static int job_setup(struct job *j)
 		ret = pipe_keys_open(j->spec, j->files, j->info, j->pix_fmt, j->masks,
 				     j->opts->limits, &j->keys, j->err, j->errlen);
 	if (ret >= 0)
-		ret = open_engine(j);
+		ret = open_buffers(j);
 	if (ret >= 0)
 		ret = open_heatmaps(j);
 	return ret;

@@ -14,8 +14,12 @@
 #include "server/srv_log.h"
 #include "server/srv_worker.h"
 
-/* CPU priority of the workers (and of the engine threads they start). */
-#define SRV_WORKER_NICE 19
+/*
+ * CPU priority of the workers and of the threads a job starts: its reader
+ * and encoder run at this, its attention a few steps lower still (at most
+ * 19; see pipe_job), all far below the API's threads.
+ */
+#define SRV_WORKER_NICE 14
 
 struct srv_worker {
 	pthread_t thread;

@@ -3,6 +3,7 @@ file with ffprobe, for both modes, on a generated clip and on the real
 fixture clip; and the job document's fields as the pinned contract names them."""
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,34 @@ def test_progress_is_seen_while_running(server, media):
             seen.add(job["frames_done"])
     assert job["status"] == "succeeded"
     assert seen, "no progress seen between the first and the last frame"
+
+
+def thread_nice_values(pid):
+    """The nice value of each thread of process pid (field 19 of its stat)."""
+    values = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):   # the thread ended meanwhile
+            continue
+        values.add(int(stat.rsplit(")", 1)[1].split()[16]))
+    return values
+
+
+def test_priorities_while_a_job_runs(server, media):
+    """The API's threads keep nice 0; a running job's reader and encoder run at 14,
+    its attention at 19, below the stages that feed and drain it."""
+    job = submit_edit(server, media, "long").json()
+    seen = set()
+    while job["status"] not in FINAL and not {0, 14, 19} <= seen:
+        if job["status"] == "running" and job["frames_done"] > 0:
+            seen |= thread_nice_values(server.proc.pid)
+        time.sleep(0.02)
+        job = server.get(f"/v1/jobs/{job['id']}").json()
+    server.post(f"/v1/jobs/{job['id']}/cancel")
+    wait_job(server, job["id"])
+    assert {0, 14, 19} <= seen, f"thread nice values seen while running: {sorted(seen)}"
+    assert seen <= {0, 14, 19}, sorted(seen)
 
 
 @pytest.mark.slow

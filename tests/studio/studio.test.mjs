@@ -33,7 +33,7 @@ const CHROMIUM = process.env.MASKATTN_CHROMIUM || '/usr/bin/chromium';
 const FIXTURE = resolve(ROOT, '../shared/fixtures/running_car.mp4');
 const SHOTS = join(ROOT, 'build/studio-screenshots');
 const KEY = 'studio-test-key';
-// Workers run at nice 19: on a busy machine the fixture's 292 frames take minutes.
+// Workers run at nice 14 to 19: on a busy machine the fixture's 292 frames take minutes.
 const JOB_TIMEOUT_MS = 600_000;
 
 function ffmpeg(...args) {

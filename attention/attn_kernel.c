@@ -158,18 +158,24 @@ group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
 	return vmax;
 }
 
-/* exp(s - max) of the group's final scores into its lanes' sums and accumulators. */
+/*
+ * exp(s - base) of the group's final scores into its lanes' sums and
+ * accumulators. A key left out scores ATTN_NEG, whose exp is 0 (as is
+ * its entropy term, 0 times a finite score); a lane that takes nothing
+ * from the tile has a base above every score, so all its exps are 0.
+ */
 static inline __attribute__((always_inline)) void
-group_fold(const struct attn_tile *t, const float *s, int ld, struct attn_lanes *ls, int dv)
+group_fold(const struct attn_tile *t, const float *s, int ld, vf base,
+	   struct attn_lanes *ls, int dv)
 {
 	int npad = attn_pad(t->nk);
 
 	for (int j = 0; j < t->nk; j++, s += ld) {
-		vf v = vf_load(s), x = v - ls->max;
-		vf e = vf_select(v > 0.5f * ATTN_NEG, vf_exp(x), vf_set(0.0f));
+		vf x = vf_load(s) - base;
+		vf e = vf_exp(x);
 
 		ls->sum += e;
-		ls->ent = vf_fma(e, vf_select(x > vf_set(-80.0f), x, vf_set(0.0f)), ls->ent);
+		ls->ent = vf_fma(e, x, ls->ent);
 		for (int c = 0; c < dv; c++)
 			ls->acc[c] = vf_fma(e, vf_set(t->vt[(size_t)c * npad + j]), ls->acc[c]);
 	}
@@ -182,17 +188,17 @@ group_run_dv(const struct attn_tile *t, float *s, int ld, struct attn_state *st,
 {
 	struct group g;
 	struct attn_lanes ls;
-	vi useful = { 0 };
+	vi useful = { 0 }, seen;
 	vf max;
 
 	group_make(t, i0, &g);
 	max = t->kx ? group_scores(t, &g, s, ld, &useful, 1) :
 		      group_scores(t, &g, s, ld, &useful, 0);
 	/* a lane none of whose keys is in its window takes nothing from the tile */
-	max = vf_select(max > 0.5f * ATTN_NEG, max, vf_set(ATTN_NEG));
+	seen = max > 0.5f * ATTN_NEG;
 	attn_lanes_load(st, g.lane, &ls, dv);
-	attn_lanes_rescale(&ls, max, dv);
-	group_fold(t, s, ld, &ls, dv);
+	attn_lanes_rescale(&ls, vf_select(seen, max, vf_set(ATTN_NEG)), dv);
+	group_fold(t, s, ld, vf_select(seen, ls.max, vf_set(-ATTN_NEG)), &ls, dv);
 	attn_lanes_store(st, g.lane, &ls, dv);
 	for (int l = 0; l < ATTN_LANES; l++)
 		useful[l] = g.lane[l] < 0 ? 0 : useful[l];

@@ -8,6 +8,8 @@
 #include "attention/attn_lanes.h"
 #include "attention/attn_simd.h"
 
+#define FUSED_D_MAX 27          /* the most features a group holds in registers */
+
 void attn_kterm(const float *k, int key_stride, int feat_stride, const float *bias,
 		int nk, int d, float scale, float *kterm)
 {
@@ -105,7 +107,21 @@ struct group {
 	int lane[ATTN_LANES];   /* query index, -1: none */
 	vf bias;                /* tile bias and the query's own */
 	vf cx, cy, rcx, rcy;    /* prior centres, and rounded, window centres */
+	vf q[FUSED_D_MAX];      /* with fused dots: feature c of each lane's query */
 };
+
+/*
+ * Whether the lanes take q.k themselves, the group's features held in
+ * registers and the key's broadcast (FMA, one rounding each): for dense
+ * key sets with the usual feature counts (sgemm's packing and its zeroing
+ * of the tile cost more than its blocking saves at d = 27). Other tiles,
+ * windows among them (kept as the blocked GEMM that attn_rows is measured
+ * against), run as one sgemm each.
+ */
+static int fused_dots(const struct attn_tile *t)
+{
+	return t->scale != 0.0f && t->radius < 0 && (t->d == 9 || t->d == FUSED_D_MAX);
+}
 
 static void group_make(const struct attn_tile *t, int i0, struct group *g)
 {
@@ -113,6 +129,9 @@ static void group_make(const struct attn_tile *t, int i0, struct group *g)
 
 	for (int l = 0; l < ATTN_LANES; l++)
 		g->lane[l] = l < n ? i0 + l : -1;
+	for (int c = 0; fused_dots(t) && c < t->d; c++)
+		for (int l = 0; l < ATTN_LANES; l++)
+			g->q[c][l] = l < n ? t->q[(size_t)(i0 + l) * t->d + c] : 0.0f;
 	g->bias = vf_set(t->tile_bias);
 	if (t->qbias)
 		g->bias += vf_load_part(t->qbias + i0, n);
@@ -125,14 +144,31 @@ static void group_make(const struct attn_tile *t, int i0, struct group *g)
 	}
 }
 
+/* 2 scale q.k of the group's lanes and key j, over d features. */
+static inline __attribute__((always_inline)) vf
+group_dot(const struct attn_tile *t, const struct group *g, int j, int d)
+{
+	const float *k = t->k + (size_t)j * d;
+	/* three chains, a third of the features each, for the FMA latency */
+	vf a = g->q[0] * k[0], b = g->q[1] * k[1], e = g->q[2] * k[2];
+
+	for (int c = 3; c < d; c += 3) {
+		a = vf_fma(g->q[c], vf_set(k[c]), a);
+		b = vf_fma(g->q[c + 1], vf_set(k[c + 1]), b);
+		e = vf_fma(g->q[c + 2], vf_set(k[c + 2]), e);
+	}
+	return ((a + b) + e) * (2.0f * t->scale);
+}
+
 /*
- * Final scores of the group's lanes (biases, window, prior) in place, down
- * column s of the tile (ld floats a key); returns each lane's max and
- * counts the keys in its window and not masked out.
+ * Final scores of the group's lanes (biases, window, prior) down column s
+ * of the tile (ld floats a key), from its q.k there or, with d > 0, from
+ * the lanes' own dots; returns each lane's max and counts the keys in its
+ * window and not masked out.
  */
 static inline __attribute__((always_inline)) vf
 group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
-	     vi *useful, int positions)
+	     vi *useful, int positions, int d)
 {
 	vf neg = vf_set(ATTN_NEG), vmax = neg;
 	vf rad = vf_set(t->radius < 0 ? 1e30f : (float)t->radius);
@@ -140,7 +176,7 @@ group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
 
 	for (int j = 0; j < t->nk; j++, s += ld) {
 		float kterm = t->kterm[j];
-		vf v = vf_load(s) + kterm + g->bias;
+		vf v = (d ? group_dot(t, g, j, d) : vf_load(s)) + kterm + g->bias;
 		vi in = (vi){ 0 } - (kterm > 0.5f * ATTN_NEG);
 
 		if (positions) {
@@ -181,43 +217,63 @@ group_fold(const struct attn_tile *t, const float *s, int ld, vf base,
 	}
 }
 
-/* The group of queries from i0 against the tile; its useful scores. */
-static inline __attribute__((always_inline)) long
-group_run_dv(const struct attn_tile *t, float *s, int ld, struct attn_state *st,
-	     int i0, int dv)
+/* group_scores for the tile's kind: positions or not, dots fused or not. */
+static vf group_pass(const struct attn_tile *t, const struct group *g, float *s, int ld,
+		     vi *useful)
 {
-	struct group g;
-	struct attn_lanes ls;
-	vi useful = { 0 }, seen;
-	vf max;
+	int d = fused_dots(t) ? t->d : 0;
 
-	group_make(t, i0, &g);
-	max = t->kx ? group_scores(t, &g, s, ld, &useful, 1) :
-		      group_scores(t, &g, s, ld, &useful, 0);
-	/* a lane none of whose keys is in its window takes nothing from the tile */
-	seen = max > 0.5f * ATTN_NEG;
-	attn_lanes_load(st, g.lane, &ls, dv);
-	attn_lanes_rescale(&ls, vf_select(seen, max, vf_set(ATTN_NEG)), dv);
-	group_fold(t, s, ld, vf_select(seen, ls.max, vf_set(-ATTN_NEG)), &ls, dv);
-	attn_lanes_store(st, g.lane, &ls, dv);
-	for (int l = 0; l < ATTN_LANES; l++)
-		useful[l] = g.lane[l] < 0 ? 0 : useful[l];
-	return vi_hsum(useful);
+	if (t->kx)
+		return d == 9 ? group_scores(t, g, s, ld, useful, 1, 9) :
+		       d ? group_scores(t, g, s, ld, useful, 1, FUSED_D_MAX) :
+			   group_scores(t, g, s, ld, useful, 1, 0);
+	return d == 9 ? group_scores(t, g, s, ld, useful, 0, 9) :
+	       d ? group_scores(t, g, s, ld, useful, 0, FUSED_D_MAX) :
+		   group_scores(t, g, s, ld, useful, 0, 0);
 }
 
+/* The group's final scores, whose max per lane is max, into its lanes' state. */
+static inline __attribute__((always_inline)) void
+group_fold_dv(const struct attn_tile *t, const struct group *g, const float *s, int ld,
+	      vf max, struct attn_state *st, int dv)
+{
+	struct attn_lanes ls;
+	/* a lane none of whose keys is in its window takes nothing from the tile */
+	vi seen = max > 0.5f * ATTN_NEG;
+
+	attn_lanes_load(st, g->lane, &ls, dv);
+	attn_lanes_rescale(&ls, vf_select(seen, max, vf_set(ATTN_NEG)), dv);
+	group_fold(t, s, ld, vf_select(seen, ls.max, vf_set(-ATTN_NEG)), &ls, dv);
+	attn_lanes_store(st, g->lane, &ls, dv);
+}
+
+/* The group of queries from i0 against the tile; its useful scores. */
 static long group_run(const struct attn_tile *t, float *s, int ld, struct attn_state *st,
 		      int i0)
 {
+	struct group g;
+	vi useful = { 0 };
+	vf max;
+
+	group_make(t, i0, &g);
+	max = group_pass(t, &g, s, ld, &useful);
 	switch (st->dv) {
 	case 3:
-		return group_run_dv(t, s, ld, st, i0, 3);
+		group_fold_dv(t, &g, s, ld, max, st, 3);
+		break;
 	case 6:
-		return group_run_dv(t, s, ld, st, i0, 6);
+		group_fold_dv(t, &g, s, ld, max, st, 6);
+		break;
 	case 9:
-		return group_run_dv(t, s, ld, st, i0, 9);
+		group_fold_dv(t, &g, s, ld, max, st, 9);
+		break;
 	default:
-		return group_run_dv(t, s, ld, st, i0, st->dv);
+		group_fold_dv(t, &g, s, ld, max, st, st->dv);
+		break;
 	}
+	for (int l = 0; l < ATTN_LANES; l++)
+		useful[l] = g.lane[l] < 0 ? 0 : useful[l];
+	return vi_hsum(useful);
 }
 
 long attn_tile_update(const struct attn_tile *t, float *scores,
@@ -231,7 +287,7 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 		*computed = t->nq > 0 && t->nk > 0 ? (long)t->nq * t->nk : 0;
 	if (t->nq <= 0 || t->nk <= 0)
 		return 0;
-	if (t->scale != 0.0f) {
+	if (t->scale != 0.0f && !fused_dots(t)) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nk, t->nq,
 			    t->d, 2.0f * t->scale, t->k, t->d, t->q, t->d, 0.0f,
 			    scores, ld);
@@ -239,7 +295,7 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 		for (int j = 0; lanes > t->nq && j < t->nk; j++)
 			memset(scores + (size_t)j * ld + t->nq, 0,
 			       sizeof(float) * (lanes - t->nq));
-	} else {
+	} else if (t->scale == 0.0f) {
 		memset(scores, 0, sizeof(float) * t->nk * ld);
 	}
 	for (int i0 = 0; i0 < t->nq; i0 += ATTN_LANES)

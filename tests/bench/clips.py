@@ -110,8 +110,9 @@ def ours(folder, clip, mode, mask, edit_png):
     where = "logo mask" if mask else "whole frame"
     print(f"  {mode:9s} {where:11s} {n / seconds:6.1f} fps end to end ({seconds:.1f} s; decode "
           f"{st['decode_seconds']:.1f} s, attend {st['attend_seconds']:.1f} s, blend "
-          f"{st['blend_seconds']:.1f} s, encode {st['encode_seconds']:.1f} s, overlapped), "
-          f"peak RSS {rss:.0f} MB", flush=True)
+          f"{st['blend_seconds']:.1f} s, encode {st['encode_seconds']:.1f} s, overlapped; "
+          f"end to end / attend {seconds / st['attend_seconds']:.2f}), peak RSS {rss:.0f} MB",
+          flush=True)
     return row(f"ours {mode}, {where}", f"972x540, {n} frames", seconds, n, st["gflops"])
 
 
@@ -141,7 +142,8 @@ def hd_row(folder, what, spec, label):
     """One job at 1920x1080: prints its line, returns its row."""
     n = frames_of(spec["video"])
     seconds, rss, st = edit(folder, spec)
-    print(f"  {what:30s} {n / seconds:5.1f} fps, peak RSS {rss:.0f} MB ({seconds:.0f} s)", flush=True)
+    print(f"  {what:30s} {n / seconds:5.1f} fps, peak RSS {rss:.0f} MB ({seconds:.0f} s; "
+          f"end to end / attend {seconds / st['attend_seconds']:.2f})", flush=True)
     return row(f"ours {what} (peak RSS {rss:.0f} MB)", f"1920x1080, {n} frames{label}", seconds, n,
                st["gflops"])
 

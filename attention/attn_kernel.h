@@ -5,9 +5,10 @@
  *     s_ij = scale * (2 q_i.k_j - |k_j|^2) + bias_j + qbias_i + tile_bias
  *            - lambda * |pos_j - c_i|^2            (positional prior)
  * and keys outside query i's window (|pos_j - round(c_i)| > radius on
- * either axis) are left out. q.k runs as one OpenBLAS sgemm into a
- * key-major tile; then, ATTN_LANES queries at a time (a lane each),
- * scaling, biases, window and prior make one pass over their scores, and
+ * either axis) are left out. ATTN_LANES queries at a time (a lane each),
+ * one pass over a key-major score tile takes q.k (in the lanes for dense
+ * tiles of 9 or 27 features, from one OpenBLAS sgemm per tile otherwise),
+ * scaling, biases, window and prior, and
  * the online softmax (running max, sum, entropy sum and value accumulator,
  * FlashAttention style) with the values a second, the key's values being
  * scalars all lanes share. A scale of 0 leaves appearance out (no GEMM; the

@@ -8,7 +8,9 @@
 #include "attention/attn_lanes.h"
 #include "attention/attn_simd.h"
 
-#define FUSED_D_MAX 27          /* the most features a group holds in registers */
+/* Feature counts whose q.k dense tiles take in the lanes: 3x3 patches of one plane, of three */
+#define FUSED_D_ONE 9
+#define FUSED_D_MAX 27          /* also the most features a group holds in registers */
 
 void attn_kterm(const float *k, int key_stride, int feat_stride, const float *bias,
 		int nk, int d, float scale, float *kterm)
@@ -120,7 +122,8 @@ struct group {
  */
 static int fused_dots(const struct attn_tile *t)
 {
-	return t->scale != 0.0f && t->radius < 0 && (t->d == 9 || t->d == FUSED_D_MAX);
+	return t->scale != 0.0f && t->radius < 0 &&
+	       (t->d == FUSED_D_ONE || t->d == FUSED_D_MAX);
 }
 
 static void group_make(const struct attn_tile *t, int i0, struct group *g)
@@ -144,20 +147,20 @@ static void group_make(const struct attn_tile *t, int i0, struct group *g)
 	}
 }
 
-/* 2 scale q.k of the group's lanes and key j, over d features. */
+/* 2 scale q.k of the group's lanes and key j, over d features (a multiple of 3). */
 static inline __attribute__((always_inline)) vf
 group_dot(const struct attn_tile *t, const struct group *g, int j, int d)
 {
 	const float *k = t->k + (size_t)j * d;
 	/* three chains, a third of the features each, for the FMA latency */
-	vf a = g->q[0] * k[0], b = g->q[1] * k[1], e = g->q[2] * k[2];
+	vf a0 = g->q[0] * k[0], a1 = g->q[1] * k[1], a2 = g->q[2] * k[2];
 
 	for (int c = 3; c < d; c += 3) {
-		a = vf_fma(g->q[c], vf_set(k[c]), a);
-		b = vf_fma(g->q[c + 1], vf_set(k[c + 1]), b);
-		e = vf_fma(g->q[c + 2], vf_set(k[c + 2]), e);
+		a0 = vf_fma(g->q[c], vf_set(k[c]), a0);
+		a1 = vf_fma(g->q[c + 1], vf_set(k[c + 1]), a1);
+		a2 = vf_fma(g->q[c + 2], vf_set(k[c + 2]), a2);
 	}
-	return ((a + b) + e) * (2.0f * t->scale);
+	return ((a0 + a1) + a2) * (2.0f * t->scale);
 }
 
 /*
@@ -224,10 +227,10 @@ static vf group_pass(const struct attn_tile *t, const struct group *g, float *s,
 	int d = fused_dots(t) ? t->d : 0;
 
 	if (t->kx)
-		return d == 9 ? group_scores(t, g, s, ld, useful, 1, 9) :
+		return d == FUSED_D_ONE ? group_scores(t, g, s, ld, useful, 1, FUSED_D_ONE) :
 		       d ? group_scores(t, g, s, ld, useful, 1, FUSED_D_MAX) :
 			   group_scores(t, g, s, ld, useful, 1, 0);
-	return d == 9 ? group_scores(t, g, s, ld, useful, 0, 9) :
+	return d == FUSED_D_ONE ? group_scores(t, g, s, ld, useful, 0, FUSED_D_ONE) :
 	       d ? group_scores(t, g, s, ld, useful, 0, FUSED_D_MAX) :
 		   group_scores(t, g, s, ld, useful, 0, 0);
 }

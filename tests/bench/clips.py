@@ -149,8 +149,9 @@ def hd_row(folder, what, spec, label):
 
 
 def hd_memory(folder):
-    """Both modes on a generated 1920x1080 clip, and stabilize on the fixture
-    scaled to that size; prints their lines, returns their rows."""
+    """Both modes on a generated 1920x1080 clip (stabilize also with its mask
+    held, not tracked), and stabilize on the fixture scaled to that size;
+    prints their lines, returns their rows."""
     clip = os.path.join(folder, "hd.mp4")
     mask = os.path.join(folder, "hd_mask.png")
     edit_png = os.path.join(folder, "hd_edit.png")
@@ -169,6 +170,10 @@ def hd_memory(folder):
         if mode == "propagate":
             spec["keyframes"] = [{"frame": 0, "image": edit_png}]
         rows.append(hd_row(folder, f"{mode}, 240x200 mask", spec, ", generated"))
+    # the same mask held where it is given: what the tracker does on this clip left out
+    spec = {"mode": "stabilize", "video": clip, "mask_mode": "linear",
+            "masks": [{"frame": 0, "image": mask}]}
+    rows.append(hd_row(folder, "stabilize, 240x200 mask held", spec, ", generated"))
     if bc.have_fixture():
         scaled = os.path.join(folder, "hd_fixture.mp4")
         ffmpeg("-i", bc.FIXTURE_CLIP, "-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "ultrafast",

@@ -90,39 +90,40 @@ static int mux_audio(pipe_encoder *enc, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * Muxes the audio handed over so far, then encodes frame (NULL: none;
+ * freed), unless an earlier step failed; records its error.
+ */
+static void encode_step(pipe_encoder *enc, AVFrame *frame, char *err, size_t errlen)
+{
+	double t0 = now();
+	int ret;
+
+	pthread_mutex_lock(&enc->lock);
+	ret = enc->ret;
+	pthread_mutex_unlock(&enc->lock);
+	if (!ret)
+		ret = mux_audio(enc, err, errlen);
+	if (!ret && frame)
+		ret = pipe_writer_video(enc->writer, frame, err, errlen);
+	av_frame_free(&frame);
+	pthread_mutex_lock(&enc->lock);
+	if (ret < 0)
+		fail(enc, ret, err);
+	enc->seconds += now() - t0;
+	pthread_mutex_unlock(&enc->lock);
+}
+
 static void *encode_main(void *arg)
 {
 	pipe_encoder *enc = arg;
 	char err[PIPE_ENCODER_ERR] = "";
 	AVFrame *frame;
-	int ret;
 
-	while ((frame = take(enc))) {
-		double t0 = now();
-
-		pthread_mutex_lock(&enc->lock);
-		ret = enc->ret;
-		pthread_mutex_unlock(&enc->lock);
-		if (!ret)
-			ret = mux_audio(enc, err, sizeof(err));
-		if (!ret)
-			ret = pipe_writer_video(enc->writer, frame, err, sizeof(err));
-		av_frame_free(&frame);
-		pthread_mutex_lock(&enc->lock);
-		if (ret < 0)
-			fail(enc, ret, err);
-		enc->seconds += now() - t0;
-		pthread_mutex_unlock(&enc->lock);
-	}
+	while ((frame = take(enc)))
+		encode_step(enc, frame, err, sizeof(err));
 	/* the audio after the last frame */
-	pthread_mutex_lock(&enc->lock);
-	ret = enc->ret;
-	pthread_mutex_unlock(&enc->lock);
-	if (!ret && (ret = mux_audio(enc, err, sizeof(err))) < 0) {
-		pthread_mutex_lock(&enc->lock);
-		fail(enc, ret, err);
-		pthread_mutex_unlock(&enc->lock);
-	}
+	encode_step(enc, NULL, err, sizeof(err));
 	return NULL;
 }
 

@@ -204,13 +204,13 @@ int pipe_encoder_audio(pipe_encoder *enc, const AVPacket *pkt, char *err,
 
 	pthread_mutex_lock(&enc->lock);
 	ret = first_error(enc, err, errlen);
-	if (!ret)
-		ret = copy ? audio_room(enc) : -ENOMEM;
+	if (!ret && (!copy || audio_room(enc) < 0)) {
+		ret = -ENOMEM;
+		pipe_errf(err, errlen, "out of memory for an audio packet");
+	}
 	if (!ret) {
 		enc->audio[enc->n_audio++] = copy;
 		copy = NULL;
-	} else if (ret == -ENOMEM) {
-		pipe_errf(err, errlen, "out of memory for an audio packet");
 	}
 	pthread_mutex_unlock(&enc->lock);
 	av_packet_free(&copy);

@@ -522,10 +522,8 @@ static void *attend_main(void *arg)
 	struct job *j = arg;
 	int ret;
 
-	errno = 0;
-	/* best effort: at equal priority the stages only share the CPU evenly */
-	if (nice(ATTEND_NICE) == -1 && errno)
-		errno = 0;
+	/* best effort, the result unused: failing, the stages share the CPU evenly */
+	(void)!nice(ATTEND_NICE);
 	ret = open_engine(j);
 	for (int64_t t = 0; ret >= 0 && t < j->frames; t++) {
 		if (j->opts->cancel && atomic_load(j->opts->cancel)) {

@@ -132,9 +132,10 @@ static void group_make(const struct attn_tile *t, int i0, struct group *g)
 
 	for (int l = 0; l < ATTN_LANES; l++)
 		g->lane[l] = l < n ? i0 + l : -1;
-	for (int c = 0; fused_dots(t) && c < t->d; c++)
-		for (int l = 0; l < ATTN_LANES; l++)
-			g->q[c][l] = l < n ? t->q[(size_t)(i0 + l) * t->d + c] : 0.0f;
+	if (fused_dots(t))
+		for (int c = 0; c < t->d; c++)
+			for (int l = 0; l < ATTN_LANES; l++)
+				g->q[c][l] = l < n ? t->q[(size_t)(i0 + l) * t->d + c] : 0.0f;
 	g->bias = vf_set(t->tile_bias);
 	if (t->qbias)
 		g->bias += vf_load_part(t->qbias + i0, n);

@@ -60,23 +60,32 @@ static int audio_out(void *opaque, const AVPacket *pkt)
 			pipe_writer_audio(c->writer, pkt, c->err, sizeof(c->err));
 }
 
+/*
+ * Opens clip.mp4 for reading, out for writing and, when depth > 0, an
+ * encoder in front of it; the reader hands its audio to c's audio_out.
+ */
+static void copy_open(struct copy *c, const char *out, int depth)
+{
+	struct pipe_reader_opts ro = { .pix_fmt = AV_PIX_FMT_YUV420P,
+				       .on_audio = audio_out, .opaque = c };
+	struct pipe_writer_opts wo = { .pix_fmt = AV_PIX_FMT_YUV420P, .crf = 23 };
+
+	assert_int_equal(pipe_reader_open(media_path(&dir, "clip.mp4"), &ro, &c->reader,
+					  c->err, sizeof(c->err)), 0);
+	assert_int_equal(pipe_writer_open(out, pipe_reader_info(c->reader), &wo,
+					  &c->writer, c->err, sizeof(c->err)), 0);
+	if (depth)
+		assert_int_equal(pipe_encoder_start(c->writer, depth, &c->enc), 0);
+}
+
 /* Copies clip.mp4 into out, through an encoder when depth > 0. */
 static void copy_clip(const char *out, int depth)
 {
-	struct pipe_reader_opts ro = { .pix_fmt = AV_PIX_FMT_YUV420P };
-	struct pipe_writer_opts wo = { .pix_fmt = AV_PIX_FMT_YUV420P, .crf = 23 };
 	struct copy c = { 0 };
 	AVFrame *frame;
 	int ret;
 
-	ro.on_audio = audio_out;
-	ro.opaque = &c;
-	assert_int_equal(pipe_reader_open(media_path(&dir, "clip.mp4"), &ro, &c.reader,
-					  c.err, sizeof(c.err)), 0);
-	assert_int_equal(pipe_writer_open(out, pipe_reader_info(c.reader), &wo,
-					  &c.writer, c.err, sizeof(c.err)), 0);
-	if (depth)
-		assert_int_equal(pipe_encoder_start(c.writer, depth, &c.enc), 0);
+	copy_open(&c, out, depth);
 	while ((ret = pipe_reader_next(c.reader, &frame, c.err, sizeof(c.err))) == 0) {
 		if (c.enc) {
 			assert_int_equal(pipe_encoder_video(c.enc, frame, c.err,
@@ -128,20 +137,11 @@ static void test_same_bytes_as_the_writer_alone(void **state)
 
 static void test_free_drops_queued_frames_and_audio(void **state)
 {
-	struct pipe_reader_opts ro = { .pix_fmt = AV_PIX_FMT_YUV420P };
-	struct pipe_writer_opts wo = { .pix_fmt = AV_PIX_FMT_YUV420P, .crf = 23 };
 	struct copy c = { 0 };
 	AVFrame *frame;
 
 	(void)state;
-	ro.on_audio = audio_out;
-	ro.opaque = &c;
-	assert_int_equal(pipe_reader_open(media_path(&dir, "clip.mp4"), &ro, &c.reader,
-					  c.err, sizeof(c.err)), 0);
-	assert_int_equal(pipe_writer_open(media_path(&dir, "dropped.mp4"),
-					  pipe_reader_info(c.reader), &wo, &c.writer, c.err,
-					  sizeof(c.err)), 0);
-	assert_int_equal(pipe_encoder_start(c.writer, 4, &c.enc), 0);
+	copy_open(&c, media_path(&dir, "dropped.mp4"), 4);
 	/* the reader hands the audio it meets to the encoder, which holds it */
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(pipe_reader_next(c.reader, &frame, c.err, sizeof(c.err)), 0);

@@ -19,6 +19,9 @@
 #define DV 3
 #define SCORES 12
 
+/* The scores lane 0 sees; lane l's are l higher. */
+static const float scores[SCORES] = { -3, 1.5f, 0, -7, 2.25f, -1, 0.5f, -2, 3, -4, 1, -0.5f };
+
 struct block {
 	float max[NQ], sum[NQ], ent[NQ], acc[NQ * DV];
 	struct attn_state st;
@@ -123,18 +126,17 @@ static void expect_joint(const struct attn_lanes *ls, const float *s, int n, int
 
 static void test_rescale_keeps_the_sums(void **state)
 {
-	const float s[SCORES] = { -3, 1.5f, 0, -7, 2.25f, -1, 0.5f, -2, 3, -4, 1, -0.5f };
 	struct attn_lanes ls, before;
 	vf higher = vf_lane_index() + 5.0f;
 
 	(void)state;
-	lanes_sum(s, 0, SCORES, 0.0f, &ls);
+	lanes_sum(scores, 0, SCORES, 0.0f, &ls);
 	before = ls;
 	/* even lanes move to a higher max, odd ones are offered a lower one */
 	for (int l = 1; l < ATTN_LANES; l += 2)
 		higher[l] = before.max[l] - 1.0f;
 	attn_lanes_rescale(&ls, higher, DV);
-	expect_joint(&ls, s, SCORES, ATTN_LANES);
+	expect_joint(&ls, scores, SCORES, ATTN_LANES);
 	for (int l = 0; l < ATTN_LANES; l++) {
 		assert_true(ls.max[l] == (l % 2 ? before.max[l] : higher[l]));
 		if (l % 2)
@@ -144,18 +146,17 @@ static void test_rescale_keeps_the_sums(void **state)
 
 static void test_merge_is_the_joint_softmax(void **state)
 {
-	const float s[SCORES] = { -3, 1.5f, 0, -7, 2.25f, -1, 0.5f, -2, 3, -4, 1, -0.5f };
 	const int split = 5, merged = 12;
 	struct attn_lanes a, b, kept;
 	vi take = vf_lane_index() < vf_set((float)merged);
 
 	(void)state;
-	lanes_sum(s, 0, split, 0.0f, &a);
+	lanes_sum(scores, 0, split, 0.0f, &a);
 	/* the second part relative to a bound above its max, as the prior path takes it */
-	lanes_sum(s, split, SCORES - split, 2.0f, &b);
+	lanes_sum(scores, split, SCORES - split, 2.0f, &b);
 	kept = a;
 	attn_lanes_merge(&a, &b, take, DV);
-	expect_joint(&a, s, SCORES, merged);
+	expect_joint(&a, scores, SCORES, merged);
 	for (int l = merged; l < ATTN_LANES; l++) {
 		assert_true(a.max[l] == kept.max[l] && a.sum[l] == kept.sum[l]);
 		assert_true(a.ent[l] == kept.ent[l] && a.acc[2][l] == kept.acc[2][l]);

@@ -10,6 +10,7 @@
 #define GRID 8                  /* pixels between tracked positions */
 #define MOTION_CELL 48          /* the field follows large structures */
 #define MOTION_RANGE 48         /* the largest motion from frame to frame */
+#define INLIER_PX 1.5           /* how far a cell may be from the motion it moves with */
 
 struct attn_track {
 	int width, height;
@@ -132,102 +133,241 @@ static void move_grid(attn_track *tr, const attn_motion *m)
 	swap(&tr->oy, &tr->ny);
 }
 
-/* How much of each motion cell the coverage covers, 0..1. */
-static int cell_weights(const attn_motion *m, const uint8_t *cover, float **out)
-{
-	float *wt = calloc((size_t)m->gw * m->gh, sizeof(float));
-
-	if (!wt)
-		return -ENOMEM;
-	for (int y = 0; y < m->height; y++)
-		for (int x = 0; x < m->width; x++)
-			wt[(y / m->cell) * m->gw + x / m->cell] +=
-				cover[(size_t)y * m->width + x];
-	for (int i = 0; i < m->gw * m->gh; i++)
-		wt[i] /= 255.0f * (float)(m->cell * m->cell);
-	*out = wt;
-	return 0;
-}
+/* What a cell's content shows of motion: its luma gradients' tensor. */
+struct tensor {
+	double xx, xy, yy;
+};
 
 /*
- * The weighted least-squares plane v = c0 + c1 x + c2 y through the cells'
- * values (x, y their centres). A slight pull of the slopes towards 0
- * keeps cells in one row or column solvable (no slope across them).
- * 0, or -EDOM when no cell has weight.
+ * Per motion cell, the tensor of its covered pixels (weighted by their
+ * coverage): a flat cell shows no motion, a straight edge only motion
+ * across itself, a corner or texture all of it.
  */
-static int fit_plane(const attn_motion *m, const float *v, const float *wt,
-		     double c[3])
+static int cell_tensors(const attn_motion *m, const struct attn_yuv8 *from,
+			struct tensor **out)
 {
-	double a[3][4] = { { 0 } };
+	const uint8_t *l = from->plane[0];
+	int w = m->width, h = m->height;
+	struct tensor *t = calloc((size_t)m->gw * m->gh, sizeof(*t));
 
-	for (int i = 0; i < m->gw * m->gh; i++) {
-		double f[3] = { 1.0, ((i % m->gw) + 0.5) * m->cell,
-				((i / m->gw) + 0.5) * m->cell };
+	if (!t)
+		return -ENOMEM;
+	for (int y = 0; y < h; y++) {
+		const uint8_t *r = l + (size_t)y * w, *cover = from->cover + (size_t)y * w;
+		const uint8_t *up = y > 0 ? r - w : r, *down = y < h - 1 ? r + w : r;
 
-		for (int r = 0; r < 3; r++) {
-			for (int k = 0; k < 3; k++)
-				a[r][k] += wt[i] * f[r] * f[k];
-			a[r][3] += wt[i] * f[r] * v[i];
+		for (int x = 0; x < w; x++) {
+			if (!cover[x])
+				continue;
+			double c = cover[x] / 255.0;
+			double gx = r[x < w - 1 ? x + 1 : x] - r[x > 0 ? x - 1 : x];
+			double gy = down[x] - up[x];
+			struct tensor *ti = &t[(y / m->cell) * m->gw + x / m->cell];
+
+			ti->xx += c * gx * gx;
+			ti->xy += c * gx * gy;
+			ti->yy += c * gy * gy;
 		}
 	}
-	if (a[0][0] <= 0.0)
-		return -EDOM;
-	a[1][1] += 0.01 * a[0][0] * m->cell * m->cell;
-	a[2][2] += 0.01 * a[0][0] * m->cell * m->cell;
-	for (int k = 0; k < 3; k++)     /* Gauss-Jordan: positive definite, no pivoting */
-		for (int r = 0; r < 3; r++) {
-			double f = a[r][k] / a[k][k];
-
-			for (int col = k; col < 4 && r != k; col++)
-				a[r][col] -= f * a[k][col];
-		}
-	for (int k = 0; k < 3; k++)
-		c[k] = a[k][3] / a[k][k];
+	*out = t;
 	return 0;
 }
 
-static float plane_at(const double c[3], const attn_motion *m, int i)
+/*
+ * A motion that moves, turns and scales about (cx, cy): at x' = x - cx,
+ * y' = y - cy, dx = p[0] + p[2] x' - p[3] y' and dy = p[1] + p[3] x' + p[2] y'.
+ */
+struct similar {
+	double cx, cy, p[4];
+};
+
+static void similar_at(const struct similar *a, const attn_motion *m, int i,
+		       double *dx, double *dy)
 {
-	return (float)(c[0] + c[1] * ((i % m->gw) + 0.5) * m->cell +
-		       c[2] * ((i / m->gw) + 0.5) * m->cell);
+	double x = ((i % m->gw) + 0.5) * m->cell - a->cx;
+	double y = ((i / m->gw) + 0.5) * m->cell - a->cy;
+
+	*dx = a->p[0] + a->p[2] * x - a->p[3] * y;
+	*dy = a->p[1] + a->p[3] * x + a->p[2] * y;
+}
+
+/* Solves the 4x4 system n x = n[.][4] in place into x; -EDOM when singular. */
+static int solve4(double n[4][5], double x[4])
+{
+	for (int k = 0; k < 4; k++) {
+		int piv = k;
+
+		for (int r = k + 1; r < 4; r++)
+			if (fabs(n[r][k]) > fabs(n[piv][k]))
+				piv = r;
+		if (!(fabs(n[piv][k]) > 0.0))
+			return -EDOM;
+		for (int c = 0; c < 5; c++) {
+			double s = n[k][c];
+
+			n[k][c] = n[piv][c];
+			n[piv][c] = s;
+		}
+		for (int r = 0; r < 4; r++) {
+			double f = n[r][k] / n[k][k];
+
+			for (int c = k; c < 5 && r != k; c++)
+				n[r][c] -= f * n[k][c];
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		x[k] = n[k][4] / n[k][k];
+	return 0;
 }
 
 /*
- * What a mask covers is mostly one object: the field becomes the affine
- * motion that best fits the covered cells (cells far off a first fit are
- * left out of the second), so the mask moves, turns and scales as a whole
- * instead of being bent by the odd wrong match. Without cells enough for
- * a fit the field stays as it is.
+ * The motion closest to the kept cells' motions, each difference measured
+ * through the cell's tensor: a cell only counts in what its content can
+ * show, so the motion it reports along an edge or over flat content (its
+ * search's tie, or noise) does not pull the mask. A slight pull of every
+ * parameter towards no motion keeps what no cell shows where it is.
+ * 0, or -EDOM when the cells show nothing.
  */
-static int fit_affine(attn_motion *m, const uint8_t *cover)
+static int fit_tensors(const attn_motion *m, const struct tensor *t,
+		       const unsigned char *keep, struct similar *a)
 {
-	double cx[3], cy[3];
-	float *wt = NULL;
-	int cells = m->gw * m->gh, ret = cell_weights(m, cover, &wt);
+	double n[4][5] = { { 0 } }, sum = 0.0, sx = 0.0, sy = 0.0;
+	int cells = m->gw * m->gh;
 
+	for (int i = 0; i < cells; i++) {
+		double tr = keep[i] ? t[i].xx + t[i].yy : 0.0;
+
+		sum += tr;
+		sx += tr * ((i % m->gw) + 0.5) * m->cell;
+		sy += tr * ((i / m->gw) + 0.5) * m->cell;
+	}
+	if (!(sum > 0.0))
+		return -EDOM;
+	a->cx = sx / sum;
+	a->cy = sy / sum;
+	for (int i = 0; i < cells; i++) {
+		double x = ((i % m->gw) + 0.5) * m->cell - a->cx;
+		double y = ((i / m->gw) + 0.5) * m->cell - a->cy;
+		/* d(dx), d(dy) by each parameter */
+		double jx[4] = { 1.0, 0.0, x, -y }, jy[4] = { 0.0, 1.0, y, x };
+
+		if (!keep[i])
+			continue;
+		for (int r = 0; r < 4; r++) {
+			double tx = t[i].xx * jx[r] + t[i].xy * jy[r];
+			double ty = t[i].xy * jx[r] + t[i].yy * jy[r];
+
+			for (int c = 0; c < 4; c++)
+				n[r][c] += tx * jx[c] + ty * jy[c];
+			n[r][4] += tx * m->dx[i] + ty * m->dy[i];
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		n[k][k] += k < 2 ? 1e-6 * sum : 0.01 * sum * m->cell * m->cell;
+	return solve4(n, a->p);
+}
+
+/* The square of how far cell i's motion is from (ex, ey), along what it shows. */
+static double cell_error2(const attn_motion *m, const struct tensor *t, int i,
+			  double ex, double ey)
+{
+	double tr = t[i].xx + t[i].yy;
+
+	ex -= m->dx[i];
+	ey -= m->dy[i];
+	return tr > 0.0 ? (t[i].xx * ex * ex + 2.0 * t[i].xy * ex * ey +
+			   t[i].yy * ey * ey) / tr : 0.0;
+}
+
+static double similar_error(const attn_motion *m, const struct tensor *t, int i,
+			    const struct similar *a)
+{
+	double ex, ey;
+
+	similar_at(a, m, i, &ex, &ey);
+	return sqrt(cell_error2(m, t, i, ex, ey));
+}
+
+/*
+ * Keeps the cells that agree with the motion most of the covered content
+ * shows: among no motion and every cell's own, the one the most content
+ * lies within INLIER_PX of (the smaller on a tie). A fit of every cell
+ * at once would average an object with what crosses it, and stretch the
+ * mask between the two. seen lists the n cells that show any motion.
+ */
+static void keep_dominant(const attn_motion *m, const struct tensor *t,
+			  const int *seen, int n, unsigned char *keep)
+{
+	double best = -1.0, hx = 0.0, hy = 0.0, near2 = INLIER_PX * INLIER_PX;
+
+	for (int c = -1; c < n; c++) {
+		double cx = c < 0 ? 0.0 : m->dx[seen[c]], cy = c < 0 ? 0.0 : m->dy[seen[c]];
+		double support = 0.0;
+
+		for (int k = 0; k < n; k++)
+			if (cell_error2(m, t, seen[k], cx, cy) <= near2)
+				support += t[seen[k]].xx + t[seen[k]].yy;
+		if (support > best || (support == best && hypot(cx, cy) < hypot(hx, hy))) {
+			best = support;
+			hx = cx;
+			hy = cy;
+		}
+	}
+	memset(keep, 0, (size_t)m->gw * m->gh);
+	for (int k = 0; k < n; k++)
+		keep[seen[k]] = cell_error2(m, t, seen[k], hx, hy) <= near2;
+}
+
+/*
+ * What a mask covers is mostly one object: the field becomes the motion
+ * (a move, a turn and a scale) that best fits the cells moving with most
+ * of the covered content, refitted once without the cells far off the
+ * first fit, so the mask moves as a whole instead of being bent by the
+ * odd wrong match, sheared by a turning edge or stretched by what crosses
+ * it. When the covered content shows no motion at all the field stays as
+ * it is.
+ */
+static int fit_similar(attn_motion *m, const struct attn_yuv8 *from)
+{
+	int cells = m->gw * m->gh, n = 0, ret;
+	struct tensor *t = NULL;
+	unsigned char *keep = malloc((size_t)cells);
+	int *seen = malloc(sizeof(int) * (size_t)cells);
+	struct similar a;
+
+	ret = keep && seen ? cell_tensors(m, from, &t) : -ENOMEM;
+	if (ret < 0)
+		goto out_free;
+	for (int i = 0; i < cells; i++)
+		if (t[i].xx + t[i].yy > 0.0)
+			seen[n++] = i;
+	keep_dominant(m, t, seen, n, keep);
 	for (int pass = 0; ret >= 0 && pass < 2; pass++) {
 		double err = 0.0, sw = 0.0;
 
-		ret = fit_plane(m, m->dx, wt, cx);
-		if (ret >= 0)
-			ret = fit_plane(m, m->dy, wt, cy);
-		for (int i = 0; ret >= 0 && i < cells; i++) {
-			err += wt[i] * hypotf(m->dx[i] - plane_at(cx, m, i),
-					      m->dy[i] - plane_at(cy, m, i));
-			sw += wt[i];
-		}
+		ret = fit_tensors(m, t, keep, &a);
+		for (int i = 0; ret >= 0 && i < cells; i++)
+			if (keep[i]) {
+				err += (t[i].xx + t[i].yy) * similar_error(m, t, i, &a);
+				sw += t[i].xx + t[i].yy;
+			}
 		for (int i = 0; ret >= 0 && pass == 0 && i < cells; i++)
-			if (hypotf(m->dx[i] - plane_at(cx, m, i),
-				   m->dy[i] - plane_at(cy, m, i)) >
-			    fmax(1.0, 2.0 * err / sw))
-				wt[i] = 0.0f;
+			keep[i] = similar_error(m, t, i, &a) <= fmax(1.0, 2.0 * err / sw);
 	}
 	for (int i = 0; ret >= 0 && i < cells; i++) {
-		m->dx[i] = plane_at(cx, m, i);
-		m->dy[i] = plane_at(cy, m, i);
+		double dx, dy;
+
+		similar_at(&a, m, i, &dx, &dy);
+		m->dx[i] = (float)dx;
+		m->dy[i] = (float)dy;
 	}
-	free(wt);
-	return ret == -EDOM ? 0 : ret;
+	if (ret == -EDOM)
+		ret = 0;
+out_free:
+	free(t);
+	free(seen);
+	free(keep);
+	return ret;
 }
 
 /* The anchor's coverage at (x, y), bilinear; none outside the frame. */
@@ -329,7 +469,7 @@ int attn_track_next(attn_track *tr, const struct attn_yuv8 *from,
 	if (ret >= 0)
 		ret = attn_motion_estimate(a, b, MOTION_CELL, MOTION_RANGE, &m);
 	if (ret >= 0)
-		ret = fit_affine(m, from->cover);
+		ret = fit_similar(m, from);
 	if (ret >= 0) {
 		move_grid(tr, m);
 		write_cover(tr, out);

@@ -208,22 +208,42 @@ struct chunk {
 };
 
 /*
- * The score vector of window keys kx.. (lane 0's) on row ky from their dot
- * products; yy, rel: their row and column in the rectangle. Keys left out
- * score ATTN_NEG; the useful ones are counted in the chunk.
+ * What the scores of one window row ky share, per lane: the lane's bias
+ * less the prior down to the row, and whether the row is in its window.
+ */
+struct score_row {
+	vf term;
+	vi in;
+};
+
+ROWS_INLINE struct score_row score_row(const struct attn_rows *r, const struct segment *sg,
+				       int ky)
+{
+	vf row = vf_set((float)ky), dy = row - sg->cy;
+
+	return (struct score_row){
+		.term = sg->bias - vf_set(r->lambda) * (dy * dy),
+		.in = sg->active & (vf_abs(row - sg->wy) <= vf_set((float)r->radius)),
+	};
+}
+
+/*
+ * The score vector of window keys kx.. (lane 0's) on a row (sr: what its
+ * scores share) from their dot products; yy, rel: their row and column in
+ * the rectangle. Keys left out score ATTN_NEG; the useful ones are
+ * counted in the chunk.
  */
 ROWS_INLINE vf score_vector(const struct attn_rows *r, const struct attn_rect *rc,
-		       const struct segment *sg, vf dot, int kx, int ky, int yy,
-		       int rel, struct chunk *ch)
+			    const struct segment *sg, struct score_row sr, vf dot,
+			    int kx, int yy, int rel, struct chunk *ch)
 {
-	vf pos = vf_lane_index() + (float)kx, row = vf_set((float)ky);
+	vf pos = vf_lane_index() + (float)kx;
 	vf kterm = vf_load(rc->kterm + (size_t)yy * rc->pitch + rel);
-	vf dx = pos - sg->cx, dy = row - sg->cy, rad = vf_set((float)r->radius);
-	vi in = sg->active & (pos >= vf_set((float)rc->x0)) &
+	vf dx = pos - sg->cx;
+	vi in = sr.in & (pos >= vf_set((float)rc->x0)) &
 		(pos <= vf_set((float)(rc->x0 + rc->w - 1))) & (kterm > 0.5f * ATTN_NEG) &
-		(vf_abs(pos - sg->wx) <= rad) & (vf_abs(row - sg->wy) <= rad);
-	vf s = vf_set(2.0f * r->scale) * dot + kterm + sg->bias -
-	       vf_set(r->lambda) * (dx * dx + dy * dy);
+		(vf_abs(pos - sg->wx) <= vf_set((float)r->radius));
+	vf s = vf_fma(vf_set(2.0f * r->scale), dot, kterm + sr.term - vf_set(r->lambda) * (dx * dx));
 
 	ch->useful -= in;       /* a true lane is -1 */
 	return vf_select(in, s, vf_set(ATTN_NEG));
@@ -231,10 +251,10 @@ ROWS_INLINE vf score_vector(const struct attn_rows *r, const struct attn_rect *r
 
 /* A score vector kept in the chunk, its values to be read from vt. */
 ROWS_INLINE void score_keep(const struct attn_rows *r, const struct attn_rect *rc,
-		       const struct segment *sg, vf dot, int kx, int ky, int yy,
-		       int rel, struct chunk *ch)
+			  const struct segment *sg, struct score_row sr, vf dot, int kx,
+			  int yy, int rel, struct chunk *ch)
 {
-	vf s = score_vector(r, rc, sg, dot, kx, ky, yy, rel, ch);
+	vf s = score_vector(r, rc, sg, sr, dot, kx, yy, rel, ch);
 
 	ch->max = vf_max(ch->max, s);
 	vf_store(ch->s + (size_t)ch->n * ATTN_LANES, s);
@@ -252,7 +272,8 @@ ROWS_INLINE void score_compact(const struct attn_rows *r, const struct attn_rect
 {
 	const float *v = rc->vt + (size_t)yy * r->dv * rc->pitch + rel;
 
-	vf_store(ch->s + ch->n, score_vector(r, rc, sg, dot, kx, ky, yy, rel, ch));
+	vf_store(ch->s + ch->n, score_vector(r, rc, sg, score_row(r, sg, ky), dot, kx, yy,
+					     rel, ch));
 	for (int c = 0; c < r->dv; c++)
 		vf_store(ch->vals + (size_t)c * ATTN_ROWS_SPAN + ch->n,
 			 vf_load(v + (size_t)c * rc->pitch));
@@ -276,7 +297,7 @@ static void group_dots(const struct attn_rows *r, const struct attn_rect *rc,
 		vf a = vf_load(kc), b = vf_load(kc + ATTN_LANES);
 
 		for (int g = 0; g < ROWS_GROUP; g++)
-			dot[g] += qv * vf_shift(a, b, g);
+			dot[g] = vf_fma(qv, vf_shift(a, b, g), dot[g]);
 	}
 }
 
@@ -286,8 +307,8 @@ ROWS_INLINE vf one_dot(const struct attn_rows *r, const struct attn_rect *rc,
 	vf dot = vf_set(0.0f);
 
 	for (int c = 0; r->scale != 0.0f && c < r->d; c++)
-		dot += vf_load(q + (size_t)c * r->q_pitch) *
-		       vf_load(k + (size_t)c * rc->pitch);
+		dot = vf_fma(vf_load(q + (size_t)c * r->q_pitch),
+			     vf_load(k + (size_t)c * rc->pitch), dot);
 	return dot;
 }
 
@@ -305,13 +326,13 @@ ROWS_INLINE vf query_dot(const struct attn_rows *r, const struct attn_rect *rc,
 	if (r->scale == 0.0f)
 		return d0;
 	for (; c + 4 <= r->d; c += 4) {
-		d0 += q[c * qp] * vf_load(k + c * kp);
-		d1 += q[(c + 1) * qp] * vf_load(k + (c + 1) * kp);
-		d2 += q[(c + 2) * qp] * vf_load(k + (c + 2) * kp);
-		d3 += q[(c + 3) * qp] * vf_load(k + (c + 3) * kp);
+		d0 = vf_fma(vf_set(q[c * qp]), vf_load(k + c * kp), d0);
+		d1 = vf_fma(vf_set(q[(c + 1) * qp]), vf_load(k + (c + 1) * kp), d1);
+		d2 = vf_fma(vf_set(q[(c + 2) * qp]), vf_load(k + (c + 2) * kp), d2);
+		d3 = vf_fma(vf_set(q[(c + 3) * qp]), vf_load(k + (c + 3) * kp), d3);
 	}
 	for (; c < r->d; c++)
-		d0 += q[c * qp] * vf_load(k + c * kp);
+		d0 = vf_fma(vf_set(q[c * qp]), vf_load(k + c * kp), d0);
 	return (d0 + d1) + (d2 + d3);
 }
 
@@ -372,31 +393,39 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 			k += left;
 		} else if (left >= ROWS_GROUP && touches(rc, rel) &&
 			   touches(rc, rel + ROWS_GROUP - 1)) {
+			struct score_row sr = score_row(r, sg, ky);
+
 			group_dots(r, rc, q, kt, dot);
 			for (int g = 0; g < ROWS_GROUP; g++)
-				score_keep(r, rc, sg, dot[g], kx + g, ky, yy, rel + g, ch);
+				score_keep(r, rc, sg, sr, dot[g], kx + g, yy, rel + g, ch);
 			k += ROWS_GROUP;
 		} else {
 			if (touches(rc, rel))
-				score_keep(r, rc, sg, one_dot(r, rc, q, kt), kx, ky, yy, rel,
-					   ch);
+				score_keep(r, rc, sg, score_row(r, sg, ky),
+					   one_dot(r, rc, q, kt), kx, yy, rel, ch);
 			k++;
 		}
 	}
 }
 
-/* exp(s - max) of a chunk's scores into the lanes' sums and accumulators. */
+/*
+ * exp(s - max) of a chunk's scores into the lanes' sums and accumulators.
+ * A score left out, or any score of a lane with none in its window yet,
+ * lies far below the base its exp is taken from: its exp and its share
+ * of the entropy sum are 0.
+ */
 ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int dv,
 			    struct attn_lanes *ls)
 {
+	vf base = vf_select(ls->max > 0.5f * ATTN_NEG, ls->max, vf_set(-ATTN_NEG));
+
 	for (int n = 0; n < ch->n; n++) {
-		vf s = vf_load(ch->s + (size_t)n * ATTN_LANES);
-		vf x = s - ls->max;
-		vf e = vf_select(s > 0.5f * ATTN_NEG, vf_exp(x), vf_set(0.0f));
+		vf x = vf_load(ch->s + (size_t)n * ATTN_LANES) - base;
+		vf e = vf_exp(x);
 		const float *v = rc->vt + ch->key[n];
 
 		ls->sum += e;
-		ls->ent = vf_fma(e, vf_select(x > vf_set(-80.0f), x, vf_set(0.0f)), ls->ent);
+		ls->ent = vf_fma(e, x, ls->ent);
 		for (int c = 0; c < dv; c++)
 			ls->acc[c] = vf_fma(e, vf_load(v + (size_t)c * rc->pitch), ls->acc[c]);
 	}

@@ -181,12 +181,21 @@ struct similar {
 	double cx, cy, p[4];
 };
 
+/* The centre of motion cell i, in pixels. */
+static void cell_centre(const attn_motion *m, int i, double *x, double *y)
+{
+	*x = ((i % m->gw) + 0.5) * m->cell;
+	*y = ((i / m->gw) + 0.5) * m->cell;
+}
+
 static void similar_at(const struct similar *a, const attn_motion *m, int i,
 		       double *dx, double *dy)
 {
-	double x = ((i % m->gw) + 0.5) * m->cell - a->cx;
-	double y = ((i / m->gw) + 0.5) * m->cell - a->cy;
+	double x, y;
 
+	cell_centre(m, i, &x, &y);
+	x -= a->cx;
+	y -= a->cy;
 	*dx = a->p[0] + a->p[2] * x - a->p[3] * y;
 	*dy = a->p[1] + a->p[3] * x + a->p[2] * y;
 }
@@ -235,24 +244,28 @@ static int fit_tensors(const attn_motion *m, const struct tensor *t,
 	int cells = m->gw * m->gh;
 
 	for (int i = 0; i < cells; i++) {
-		double tr = keep[i] ? t[i].xx + t[i].yy : 0.0;
+		double tr = keep[i] ? t[i].xx + t[i].yy : 0.0, x, y;
 
+		cell_centre(m, i, &x, &y);
 		sum += tr;
-		sx += tr * ((i % m->gw) + 0.5) * m->cell;
-		sy += tr * ((i / m->gw) + 0.5) * m->cell;
+		sx += tr * x;
+		sy += tr * y;
 	}
 	if (!(sum > 0.0))
 		return -EDOM;
 	a->cx = sx / sum;
 	a->cy = sy / sum;
 	for (int i = 0; i < cells; i++) {
-		double x = ((i % m->gw) + 0.5) * m->cell - a->cx;
-		double y = ((i / m->gw) + 0.5) * m->cell - a->cy;
-		/* d(dx), d(dy) by each parameter */
-		double jx[4] = { 1.0, 0.0, x, -y }, jy[4] = { 0.0, 1.0, y, x };
+		double x, y;
 
 		if (!keep[i])
 			continue;
+		cell_centre(m, i, &x, &y);
+		x -= a->cx;
+		y -= a->cy;
+		/* d(dx), d(dy) by each parameter */
+		double jx[4] = { 1.0, 0.0, x, -y }, jy[4] = { 0.0, 1.0, y, x };
+
 		for (int r = 0; r < 4; r++) {
 			double tx = t[i].xx * jx[r] + t[i].xy * jy[r];
 			double ty = t[i].xy * jx[r] + t[i].yy * jy[r];
@@ -319,6 +332,25 @@ static void keep_dominant(const attn_motion *m, const struct tensor *t,
 }
 
 /*
+ * Keeps the cells, of all of them, within twice the kept cells' mean
+ * distance from the fit a (1 px at least), each weighted by what it shows.
+ */
+static void keep_near(const attn_motion *m, const struct tensor *t,
+		      const struct similar *a, unsigned char *keep)
+{
+	int cells = m->gw * m->gh;
+	double err = 0.0, sw = 0.0;
+
+	for (int i = 0; i < cells; i++)
+		if (keep[i]) {
+			err += (t[i].xx + t[i].yy) * similar_error(m, t, i, a);
+			sw += t[i].xx + t[i].yy;
+		}
+	for (int i = 0; i < cells; i++)
+		keep[i] = similar_error(m, t, i, a) <= fmax(1.0, 2.0 * err / sw);
+}
+
+/*
  * What a mask covers is mostly one object: the field becomes the motion
  * (a move, a turn and a scale) that best fits the cells moving with most
  * of the covered content, refitted once without the cells far off the
@@ -342,17 +374,10 @@ static int fit_similar(attn_motion *m, const struct attn_yuv8 *from)
 		if (t[i].xx + t[i].yy > 0.0)
 			seen[n++] = i;
 	keep_dominant(m, t, seen, n, keep);
-	for (int pass = 0; ret >= 0 && pass < 2; pass++) {
-		double err = 0.0, sw = 0.0;
-
+	ret = fit_tensors(m, t, keep, &a);
+	if (ret >= 0) {
+		keep_near(m, t, &a, keep);
 		ret = fit_tensors(m, t, keep, &a);
-		for (int i = 0; ret >= 0 && i < cells; i++)
-			if (keep[i]) {
-				err += (t[i].xx + t[i].yy) * similar_error(m, t, i, &a);
-				sw += t[i].xx + t[i].yy;
-			}
-		for (int i = 0; ret >= 0 && pass == 0 && i < cells; i++)
-			keep[i] = similar_error(m, t, i, &a) <= fmax(1.0, 2.0 * err / sw);
 	}
 	for (int i = 0; ret >= 0 && i < cells; i++) {
 		double dx, dy;

@@ -201,8 +201,8 @@ group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
 /*
  * exp(s - base) of the group's final scores into its lanes' sums and
  * accumulators. A key left out scores ATTN_NEG, whose exp is 0 (as is
- * its entropy term, 0 times a finite score); a lane that takes nothing
- * from the tile has a base above every score, so all its exps are 0.
+ * its entropy term, 0 times a finite score); so is every score of a lane
+ * that takes nothing from the tile (attn_lanes_base).
  */
 static inline __attribute__((always_inline)) void
 group_fold(const struct attn_tile *t, const float *s, int ld, vf base,
@@ -247,7 +247,7 @@ group_fold_dv(const struct attn_tile *t, const struct group *g, const float *s, 
 
 	attn_lanes_load(st, g->lane, &ls, dv);
 	attn_lanes_rescale(&ls, vf_select(seen, max, vf_set(ATTN_NEG)), dv);
-	group_fold(t, s, ld, vf_select(seen, ls.max, vf_set(-ATTN_NEG)), &ls, dv);
+	group_fold(t, s, ld, attn_lanes_base(&ls), &ls, dv);
 	attn_lanes_store(st, g->lane, &ls, dv);
 }
 

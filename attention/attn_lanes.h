@@ -2,8 +2,8 @@
  * attn_lanes: the online softmax of up to ATTN_LANES queries, a lane each
  * (running max, sum, entropy sum and value accumulators as vectors), for
  * the kernels that give each query a lane: loaded from and stored back to
- * a block's attn_state, moved to a higher max, merged with a part summed
- * relative to its own max.
+ * a block's attn_state, moved to a higher max, the base its folds take
+ * exps from, merged with a part summed relative to its own max.
  *
  * Each function takes dv as an argument and is always inlined, so that a
  * kernel inlined for each usual dv keeps the accumulators in registers.
@@ -71,6 +71,16 @@ LANES_INLINE void attn_lanes_rescale(struct attn_lanes *ls, vf max, int dv)
 	for (int c = 0; c < dv; c++)
 		ls->acc[c] *= f;
 	ls->max = new_max;
+}
+
+/*
+ * The base a fold takes its exps from: each lane's running max, or for a
+ * lane with no key yet one above every score, so that all its exps (and
+ * their entropy terms, 0 times a finite score) are 0.
+ */
+LANES_INLINE vf attn_lanes_base(const struct attn_lanes *ls)
+{
+	return vf_select(ls->max > 0.5f * ATTN_NEG, ls->max, vf_set(-ATTN_NEG));
 }
 
 /*

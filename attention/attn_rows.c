@@ -409,15 +409,14 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 }
 
 /*
- * exp(s - max) of a chunk's scores into the lanes' sums and accumulators.
- * A score left out, or any score of a lane with none in its window yet,
- * lies far below the base its exp is taken from: its exp and its share
- * of the entropy sum are 0.
+ * exp(s - max) of a chunk's scores into the lanes' sums and accumulators
+ * (attn_lanes_base: a score left out, or any of a lane with none in its
+ * window yet, adds 0).
  */
 ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int dv,
 			    struct attn_lanes *ls)
 {
-	vf base = vf_select(ls->max > 0.5f * ATTN_NEG, ls->max, vf_set(-ATTN_NEG));
+	vf base = attn_lanes_base(ls);
 
 	for (int n = 0; n < ch->n; n++) {
 		vf x = vf_load(ch->s + (size_t)n * ATTN_LANES) - base;

@@ -23,85 +23,70 @@ static int supported(const AVFrame *frame)
 }
 
 /*
- * Where luma pixel x of an axis subsampled by shift reads its chroma: from
- * samples *i0 and *i0 + 1 (clamped by the caller) with weights w0 and w1
- * in quarters. A chroma sample sits at the centre of the luma pixels it
- * covers, so x reads it at (x + 0.5) / 2 - 0.5: even x at 1/4 of the way
- * from sample x/2 - 1 to x/2, odd x at 1/4 from (x - 1)/2 to the next.
+ * 4:2:0 chroma at the luma size, bilinear. A chroma sample sits at the
+ * centre of the luma pixels it covers, so pixel x reads it at
+ * (x + 0.5) / 2 - 0.5: pixels 2i + 1 and 2i + 2 lie between samples i
+ * and i + 1, a quarter of the way from the nearer one, and the first and
+ * (for an even size) last pixel lie outside them, where the nearest
+ * sample stands alone. Weights in quarters keep the sums exact in
+ * integers.
  */
-static void chroma_tap(int x, int shift, int *i0, int *w0, int *w1)
+
+/* Chroma row s (cw samples) across w pixels, in quarters. */
+static void chroma_across(const uint8_t *s, int cw, int w, uint16_t *out)
 {
-	if (!shift) {
-		*i0 = x;
-		*w0 = 4;
-		*w1 = 0;
-	} else if (x & 1) {
-		*i0 = (x - 1) / 2;
-		*w0 = 3;
-		*w1 = 1;
-	} else {
-		*i0 = x / 2 - 1;
-		*w0 = 1;
-		*w1 = 3;
+	int i;
+
+	out[0] = (uint16_t)(4 * s[0]);
+	for (i = 0; 2 * i + 2 < w; i++) {
+		out[2 * i + 1] = (uint16_t)(3 * s[i] + s[i + 1]);
+		out[2 * i + 2] = (uint16_t)(s[i] + 3 * s[i + 1]);
 	}
-}
-
-static int clamp_index(int i, int n)
-{
-	return i < 0 ? 0 : i >= n ? n - 1 : i;
-}
-
-/* v / 16 rounded half to even, as lrintf rounds the exact sixteenths. */
-static uint8_t div16_even(int v)
-{
-	int q = v >> 4, rem = v & 15;
-
-	return (uint8_t)(q + (rem > 8 || (rem == 8 && (q & 1))));
+	if (2 * i + 1 < w)
+		out[2 * i + 1] = (uint16_t)(4 * s[cw - 1]);
 }
 
 /*
- * Plane c at the luma size into dst: copied, or for subsampled chroma
- * bilinear from the two nearest samples on each axis (weights in quarters,
- * so the sum is exact in integers).
+ * A pixel row from rows a and b across (in quarters) weighted wa and wb
+ * (quarters summing to 4): the sum in sixteenths rounded half to even, as
+ * lrintf rounds it.
  */
-static int plane_to_yuv8(const AVFrame *frame, int c, int sx, int sy, uint8_t *dst)
+static void chroma_down(const uint16_t *a, const uint16_t *b, int wa, int wb, int w,
+			uint8_t *dst)
+{
+	for (int x = 0; x < w; x++) {
+		int v = wa * a[x] + wb * b[x];
+
+		dst[x] = (uint8_t)((v + 7 + ((v >> 4) & 1)) >> 4);
+	}
+}
+
+/* Chroma plane c of a 4:2:0 frame at the luma size into dst. */
+static int chroma_to_yuv8(const AVFrame *frame, int c, uint8_t *dst)
 {
 	int w = frame->width, h = frame->height;
-	int cw = AV_CEIL_RSHIFT(w, sx), ch = AV_CEIL_RSHIFT(h, sy);
-	int *x0 = malloc(sizeof(int) * 2 * w), *wx = malloc(sizeof(int) * 2 * w);
-	int *row = malloc(sizeof(int) * 2 * w);
+	int cw = AV_CEIL_RSHIFT(w, 1);
+	uint16_t *rows = malloc(sizeof(uint16_t) * 2 * w), *prev = rows, *next = rows + w;
+	int j;
 
-	if (!x0 || !wx || !row) {
-		free(x0);
-		free(wx);
-		free(row);
+	if (!rows)
 		return -ENOMEM;
-	}
-	for (int x = 0; x < w; x++) {
-		int i0;
+	chroma_across(frame->data[c], cw, w, prev);
+	chroma_down(prev, prev, 1, 3, w, dst);
+	for (j = 0; 2 * j + 2 < h; j++) {
+		uint16_t *t;
 
-		chroma_tap(x, sx, &i0, &wx[2 * x], &wx[2 * x + 1]);
-		x0[2 * x] = clamp_index(i0, cw);
-		x0[2 * x + 1] = clamp_index(i0 + 1, cw);
+		chroma_across(frame->data[c] + (size_t)(j + 1) * frame->linesize[c], cw, w,
+			      next);
+		chroma_down(prev, next, 3, 1, w, dst + (size_t)(2 * j + 1) * w);
+		chroma_down(prev, next, 1, 3, w, dst + (size_t)(2 * j + 2) * w);
+		t = prev;
+		prev = next;
+		next = t;
 	}
-	for (int y = 0; y < h; y++) {
-		int i0, wy0, wy1;
-
-		chroma_tap(y, sy, &i0, &wy0, &wy1);
-		for (int r = 0; r < 2; r++) {
-			const uint8_t *src = frame->data[c] + (size_t)clamp_index(i0 + r, ch) *
-					     frame->linesize[c];
-
-			for (int x = 0; x < w; x++)
-				row[r * w + x] = wx[2 * x] * src[x0[2 * x]] +
-						 wx[2 * x + 1] * src[x0[2 * x + 1]];
-		}
-		for (int x = 0; x < w; x++)
-			dst[(size_t)y * w + x] = div16_even(wy0 * row[x] + wy1 * row[w + x]);
-	}
-	free(x0);
-	free(wx);
-	free(row);
+	if (2 * j + 1 < h)
+		chroma_down(prev, prev, 3, 1, w, dst + (size_t)(2 * j + 1) * w);
+	free(rows);
 	return 0;
 }
 
@@ -118,7 +103,8 @@ int pipe_frame_to_yuv8(const AVFrame *frame, uint8_t *planes,
 		uint8_t *dst = planes + (size_t)c * n;
 
 		if (c && (sx || sy)) {
-			int ret = plane_to_yuv8(frame, c, sx, sy, dst);
+			/* supported: subsampled chroma is 4:2:0 */
+			int ret = chroma_to_yuv8(frame, c, dst);
 
 			if (ret < 0)
 				return ret;

@@ -128,19 +128,18 @@ static float chroma_ref(const AVFrame *f, int c, int x, int y)
 }
 
 /*
- * On any content, at odd sizes, chroma equals bilinear interpolation in
+ * On any content, chroma of a w x h frame equals bilinear interpolation in
  * floats rounded with lrintf (ties to even), sample for sample.
  */
-static void test_420_chroma_matches_float_bilinear(void **state)
+static void check_chroma_bilinear(int w, int h)
 {
-	AVFrame *f = frame_new(AV_PIX_FMT_YUV420P, 37, 23, noise);
+	AVFrame *f = frame_new(AV_PIX_FMT_YUV420P, w, h, noise);
 	uint8_t *samples;
 	struct attn_yuv8 a = planes_of(f, &samples);
 
-	(void)state;
 	for (int c = 1; c < 3; c++)
-		for (int y = 0; y < 23; y++)
-			for (int x = 0; x < 37; x++) {
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++) {
 				float fx = (x + 0.5f) / 2 - 0.5f, fy = (y + 0.5f) / 2 - 0.5f;
 				int x0 = (int)floorf(fx), y0 = (int)floorf(fy);
 				float ax = fx - x0, ay = fy - y0;
@@ -149,11 +148,21 @@ static void test_420_chroma_matches_float_bilinear(void **state)
 				float bot = chroma_ref(f, c, x0, y0 + 1) * (1 - ax) +
 					    chroma_ref(f, c, x0 + 1, y0 + 1) * ax;
 
-				assert_int_equal(a.plane[c][y * 37 + x],
+				assert_int_equal(a.plane[c][y * w + x],
 						 lrintf(top + ay * (bot - top)));
 			}
 	free(samples);
 	av_frame_free(&f);
+}
+
+/* Odd sizes end on a pixel between samples, even ones on one past the last. */
+static void test_420_chroma_matches_float_bilinear(void **state)
+{
+	(void)state;
+	check_chroma_bilinear(37, 23);
+	check_chroma_bilinear(38, 24);
+	check_chroma_bilinear(1, 1);
+	check_chroma_bilinear(2, 2);
 }
 
 static void test_to_yuv8_rejects_what_it_cannot_convert(void **state)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention/attn_simd.h"
+
 int attn_frame_create(int width, int height, int planes, attn_frame **out)
 {
 	attn_frame *frame;
@@ -118,18 +120,24 @@ static int clampi(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-float attn_sample(const float *plane, int width, int height, float x, float y)
+void attn_taps_at(int width, int height, float x, float y, struct attn_taps *t)
 {
 	float fx = floorf(x), fy = floorf(y);
-	float ax = x - fx, ay = y - fy;
-	int x0 = clampi((int)fx, 0, width - 1), x1 = clampi((int)fx + 1, 0, width - 1);
-	int y0 = clampi((int)fy, 0, height - 1), y1 = clampi((int)fy + 1, 0, height - 1);
-	const float *r0 = plane + (size_t)y0 * width;
-	const float *r1 = plane + (size_t)y1 * width;
-	float top = r0[x0] + ax * (r0[x1] - r0[x0]);
-	float bot = r1[x0] + ax * (r1[x1] - r1[x0]);
 
-	return top + ay * (bot - top);
+	t->ax = x - fx;
+	t->ay = y - fy;
+	t->x0 = clampi((int)fx, 0, width - 1);
+	t->x1 = clampi((int)fx + 1, 0, width - 1);
+	t->r0 = (size_t)clampi((int)fy, 0, height - 1) * width;
+	t->r1 = (size_t)clampi((int)fy + 1, 0, height - 1) * width;
+}
+
+float attn_sample(const float *plane, int width, int height, float x, float y)
+{
+	struct attn_taps t;
+
+	attn_taps_at(width, height, x, y, &t);
+	return attn_taps_sample(plane, &t);
 }
 
 /* One pass of a separable max filter along x (step 1) or y (step width). */
@@ -167,6 +175,33 @@ int attn_dilate(const float *plane, int width, int height, int r, float *out)
 	return 0;
 }
 
+/*
+ * The squared steps right and down from the first n samples of row p
+ * (below: the next row) where weight, if any, is above one half, into *sum
+ * and their count into *n_steps.
+ */
+static void row_energy(const float *p, const float *below, const float *weight, int n,
+		       double *sum, long *n_steps)
+{
+	vf part = vf_set(0.0f);
+	vi in = { 0 };
+
+	for (int x = 0; x < n; x += VF_LANES) {
+		int m = n - x < VF_LANES ? n - x : VF_LANES, full = m == VF_LANES;
+		vf a = full ? vf_load(p + x) : vf_load_part(p + x, m);
+		vf dx = (full ? vf_load(p + x + 1) : vf_load_part(p + x + 1, m)) - a;
+		vf dy = (full ? vf_load(below + x) : vf_load_part(below + x, m)) - a;
+		vi use = vf_lane_index() < (float)m;
+
+		if (weight)
+			use &= (full ? vf_load(weight + x) : vf_load_part(weight + x, m)) > 0.5f;
+		part += vf_select(use, dx * dx + dy * dy, vf_set(0.0f));
+		in -= use;      /* a true lane is -1 */
+	}
+	*sum += vf_hsum(part);
+	*n_steps += 2 * vi_hsum(in);
+}
+
 float attn_content_scale(const attn_frame *frame, int planes, const float *weight)
 {
 	int w = frame->width, h = frame->height;
@@ -176,17 +211,9 @@ float attn_content_scale(const attn_frame *frame, int planes, const float *weigh
 	for (int c = 0; c < planes; c++) {
 		const float *p = attn_plane(frame, c);
 
-		for (int y = 0; y + 1 < h; y++) {
-			for (int x = 0; x + 1 < w; x++) {
-				size_t i = (size_t)y * w + x;
-				float dx = p[i + 1] - p[i], dy = p[i + w] - p[i];
-
-				if (weight && !(weight[i] > 0.5f))
-					continue;
-				sum += dx * dx + dy * dy;
-				n += 2;
-			}
-		}
+		for (int y = 0; y + 1 < h; y++)
+			row_energy(p + (size_t)y * w, p + (size_t)(y + 1) * w,
+				   weight ? weight + (size_t)y * w : NULL, w - 1, &sum, &n);
 	}
 	return n ? (float)(sum / n) : 0.0f;
 }

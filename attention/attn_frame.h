@@ -59,6 +59,30 @@ int attn_frame_clone(const attn_frame *src, attn_frame **out);
  */
 int attn_frame_downsample(const attn_frame *src, int factor, attn_frame **out);
 
+/*
+ * Where a bilinear sample of a width x height plane at (x, y) (pixel-centre
+ * coordinates, clamped) reads: rows r0 and r1 (offsets), columns x0 and x1,
+ * and the weights of the second of each, ax across and ay down. Planes of
+ * one size share them.
+ */
+struct attn_taps {
+	size_t r0, r1;
+	int x0, x1;
+	float ax, ay;
+};
+
+void attn_taps_at(int width, int height, float x, float y, struct attn_taps *t);
+
+/* The sample of plane at the taps t. */
+static inline float attn_taps_sample(const float *plane, const struct attn_taps *t)
+{
+	const float *r0 = plane + t->r0, *r1 = plane + t->r1;
+	float top = r0[t->x0] + t->ax * (r0[t->x1] - r0[t->x0]);
+	float bot = r1[t->x0] + t->ax * (r1[t->x1] - r1[t->x0]);
+
+	return top + t->ay * (bot - top);
+}
+
 /* Bilinear sample of plane at (x, y) in pixel-centre coordinates, clamped. */
 float attn_sample(const float *plane, int width, int height, float x, float y);
 

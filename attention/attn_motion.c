@@ -601,8 +601,9 @@ out_free:
 
 void attn_motion_at(const attn_motion *m, float x, float y, float *dx, float *dy)
 {
-	float gx = x / m->cell - 0.5f, gy = y / m->cell - 0.5f;
+	struct attn_taps t;
 
-	*dx = attn_sample(m->dx, m->gw, m->gh, gx, gy);
-	*dy = attn_sample(m->dy, m->gw, m->gh, gx, gy);
+	attn_taps_at(m->gw, m->gh, x / m->cell - 0.5f, y / m->cell - 0.5f, &t);
+	*dx = attn_taps_sample(m->dx, &t);
+	*dy = attn_taps_sample(m->dy, &t);
 }

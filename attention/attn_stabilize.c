@@ -79,16 +79,55 @@ static void source_release(struct stab_source *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Motion from t to the source. */
-static int source_motion(struct stab_source *s, const attn_motion_frame *t_mf,
-			 const struct attn_yuv8 *t_frame)
-{
-	int range = s->is_ref ? REF_RANGE : MOTION_RANGE * abs(s->offset);
+/*
+ * What runs on each source (in the engine's threads, so touching that
+ * source alone), with what every source shares.
+ */
+typedef int (*source_fn)(struct stab_source *s, const void *shared);
 
-	if (s->frame == t_frame)
-		return attn_motion_zero(t_frame->width, t_frame->height, MOTION_CELL,
-					&s->motion);
-	return attn_motion_estimate(t_mf, s->mf, MOTION_CELL, range, &s->motion);
+struct source_run {
+	struct stab_source *src;
+	source_fn fn;
+	const void *shared;
+	int ret[MAX_SOURCES];
+};
+
+static void source_task(void *ctx, int i, int worker)
+{
+	struct source_run *r = ctx;
+
+	(void)worker;
+	r->ret[i] = r->fn(&r->src[i], r->shared);
+}
+
+/* fn on every source, the sources spread over the engine's threads. */
+static int each_source(attn_engine *e, struct stab_source *src, int n, source_fn fn,
+		       const void *shared)
+{
+	struct source_run r = { .src = src, .fn = fn, .shared = shared };
+
+	attn_pool_run(e->pool, n, source_task, &r);
+	for (int i = 0; i < n; i++)
+		if (r.ret[i] < 0)
+			return r.ret[i];
+	return 0;
+}
+
+/* A pyramid to build from a frame's luma and its mask (or none), into *out. */
+struct pyramid_build {
+	const struct attn_yuv8 *frame;
+	const float *mask;
+	attn_motion_frame **out;
+	int ret;
+};
+
+static void pyramid_task(void *ctx, int i, int worker)
+{
+	struct pyramid_build *b = (struct pyramid_build *)ctx + i;
+
+	(void)worker;
+	b->ret = attn_motion_frame_create8(b->frame->plane[0], b->mask, b->frame->width,
+					   b->frame->height, b->out);
 }
 
 void attn_motion_cache_release(attn_engine *e)
@@ -99,11 +138,8 @@ void attn_motion_cache_release(attn_engine *e)
 	}
 }
 
-/*
- * Every source's pyramid from the cache, built where missing; entries no
- * source needs any more are dropped first.
- */
-static int cache_sources(attn_engine *e, struct stab_source *src, int n)
+/* Drops the cache's entries no source needs any more. */
+static void cache_drop_unused(attn_engine *e, const struct stab_source *src, int n)
 {
 	struct attn_motion_entry *c = e->motion;
 
@@ -117,71 +153,95 @@ static int cache_sources(attn_engine *e, struct stab_source *src, int n)
 			c[i].mf = NULL;
 		}
 	}
-	for (int j = 0; j < n; j++) {
-		int free_slot = -1, ret;
+}
 
-		for (int i = 0; i < ATTN_MOTION_CACHE && !src[j].mf; i++) {
+/*
+ * Each source's cache slot: where its pyramid is, or a free one it is to
+ * be built into (added to builds, *n of them).
+ */
+static int cache_slots(attn_engine *e, const struct stab_source *src, int n_src,
+		       int *slot, struct pyramid_build *builds, int *n)
+{
+	struct attn_motion_entry *c = e->motion;
+	int taken[ATTN_MOTION_CACHE] = { 0 };
+
+	for (int j = 0; j < n_src; j++) {
+		slot[j] = -1;
+		for (int i = 0; i < ATTN_MOTION_CACHE && slot[j] < 0; i++)
 			if (c[i].mf && c[i].key == src[j].key)
-				src[j].mf = c[i].mf;
-			else if (!c[i].mf && free_slot < 0)
-				free_slot = i;
-		}
-		if (src[j].mf)
-			continue;
-		if (free_slot < 0)
+				slot[j] = i;
+	}
+	for (int j = 0; j < n_src; j++) {
+		for (int i = 0; i < ATTN_MOTION_CACHE && slot[j] < 0; i++)
+			if (!c[i].mf && !taken[i])
+				slot[j] = i;
+		if (slot[j] < 0)
 			return -ENOSPC;
-		ret = attn_motion_frame_create8(src[j].frame->plane[0], NULL,
-						src[j].frame->width,
-						src[j].frame->height,
-						&c[free_slot].mf);
-		if (ret < 0)
-			return ret;
-		c[free_slot].key = src[j].key;
-		src[j].mf = c[free_slot].mf;
+		if (c[slot[j]].mf)
+			continue;
+		taken[slot[j]] = 1;
+		c[slot[j]].key = src[j].key;
+		builds[(*n)++] = (struct pyramid_build){ src[j].frame, NULL, &c[slot[j]].mf, 0 };
 	}
 	return 0;
 }
 
-struct motion_run {
-	struct stab_source *src;
-	const attn_motion_frame *t_mf;
-	const struct attn_yuv8 *t_frame;
-	int *ret;
-};
-
-static void motion_task(void *ctx, int i, int worker)
+/*
+ * Every source's pyramid, from the cache or built into it, and t's own,
+ * which carries its mask, into *t_mf (the caller frees it); the builds
+ * spread over the engine's threads.
+ */
+static int source_pyramids(attn_engine *e, struct stab_source *src, int n_src,
+			   const struct attn_yuv8 *t_frame, const float *t_mask,
+			   attn_motion_frame **t_mf)
 {
-	struct motion_run *r = ctx;
+	struct pyramid_build builds[MAX_SOURCES + 1];
+	int slot[MAX_SOURCES], n = 0, ret;
 
-	(void)worker;
-	r->ret[i] = source_motion(&r->src[i], r->t_mf, r->t_frame);
+	cache_drop_unused(e, src, n_src);
+	ret = cache_slots(e, src, n_src, slot, builds, &n);
+	if (ret < 0)
+		return ret;
+	builds[n++] = (struct pyramid_build){ t_frame, t_mask, t_mf, 0 };
+	attn_pool_run(e->pool, n, pyramid_task, builds);
+	for (int i = 0; i < n; i++)
+		if (builds[i].ret < 0)
+			return builds[i].ret;
+	for (int j = 0; j < n_src; j++)
+		src[j].mf = e->motion[slot[j]].mf;
+	return 0;
 }
 
-/*
- * Every source's motion from t, the sources spread over the engine's
- * threads; t's own pyramid carries its mask.
- */
+/* Frame t and its pyramid, as every source's motion starts from them. */
+struct motion_from {
+	const struct attn_yuv8 *frame;
+	const attn_motion_frame *mf;
+};
+
+/* Motion from t (shared, a struct motion_from) to the source. */
+static int source_motion(struct stab_source *s, const void *shared)
+{
+	const struct motion_from *t = shared;
+	int range = s->is_ref ? REF_RANGE : MOTION_RANGE * abs(s->offset);
+
+	if (s->frame == t->frame)
+		return attn_motion_zero(t->frame->width, t->frame->height, MOTION_CELL,
+					&s->motion);
+	return attn_motion_estimate(t->mf, s->mf, MOTION_CELL, range, &s->motion);
+}
+
+/* Every source's motion from t; t's own pyramid carries its mask. */
 static int all_motions(attn_engine *e, struct stab_source *src, int n,
 		       const struct attn_yuv8 *t_frame, const float *t_mask)
 {
-	int ret[MAX_SOURCES] = { 0 };
-	attn_motion_frame *t_mf;
-	struct motion_run r = { src, NULL, t_frame, ret };
-	int err = cache_sources(e, src, n);
+	attn_motion_frame *t_mf = NULL;
+	int ret = source_pyramids(e, src, n, t_frame, t_mask, &t_mf);
+	struct motion_from t = { t_frame, t_mf };
 
-	if (err >= 0)
-		err = attn_motion_frame_create8(t_frame->plane[0], t_mask,
-						t_frame->width, t_frame->height,
-						&t_mf);
-	if (err < 0)
-		return err;
-	r.t_mf = t_mf;
-	attn_pool_run(e->pool, n, motion_task, &r);
+	if (ret >= 0)
+		ret = each_source(e, src, n, source_motion, &t);
 	attn_motion_frame_free(t_mf);
-	for (int i = 0; i < n; i++)
-		if (ret[i] < 0)
-			return ret[i];
-	return 0;
+	return ret;
 }
 
 /*
@@ -224,9 +284,10 @@ static void remove_jitter(struct stab_source *src, int n)
 	}
 }
 
-/* Each query's window centre in the source. */
-static int source_windows(struct stab_source *s, const attn_queries *q)
+/* Each query (of those shared) its window centre in the source. */
+static int source_windows(struct stab_source *s, const void *shared)
 {
+	const attn_queries *q = shared;
 	const attn_motion *m = s->motion;
 
 	s->cx = malloc(sizeof(float) * (q->n ? q->n : 1));
@@ -366,8 +427,8 @@ int attn_stabilize(attn_engine *e, int t, const struct attn_yuv8 *const *window,
 		ret = all_motions(e, src, n_src, cur, t_mask);
 	if (ret >= 0)
 		remove_jitter(src, n_src);
-	for (int i = 0; ret >= 0 && i < n_src; i++)
-		ret = source_windows(&src[i], q);
+	if (ret >= 0)
+		ret = each_source(e, src, n_src, source_windows, q);
 	if (ret >= 0)
 		ret = run_steps(e, cur, q, src, n_src, result, info);
 	for (int i = 0; i < n_src; i++)

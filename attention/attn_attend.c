@@ -203,6 +203,7 @@ struct run {
 	struct ktile **dense_tiles;
 	int *dense_count;
 	struct scratch *scratch;
+	int *order;             /* the blocks, largest first */
 };
 
 static void scratch_release(struct scratch *s)
@@ -565,10 +566,11 @@ static void query_features(const struct run *r, struct scratch *s, int q0, int n
 	}
 }
 
-static void run_block(void *ctx, int block, int worker)
+static void run_block(void *ctx, int task, int worker)
 {
 	const struct run *r = ctx;
 	const struct attn_job *job = r->job;
+	int block = r->order[task];
 	struct scratch *s = &r->scratch[worker];
 	int q0 = job->q->block[block], nq = job->q->block[block + 1] - q0;
 	struct attn_state st = sub_state(s, job->dv, 0, nq);
@@ -615,6 +617,42 @@ static int largest_box(const attn_queries *q)
 	return m;
 }
 
+/* A block and its queries, to order blocks by. */
+struct block_size {
+	int n, block;
+};
+
+static int larger_first(const void *a, const void *b)
+{
+	const struct block_size *x = a, *y = b;
+
+	return x->n != y->n ? y->n - x->n : x->block - y->block;
+}
+
+/*
+ * The blocks in the order the threads take them: largest first, so that
+ * the last ones taken are short and no thread waits long for another at
+ * the end. NULL when out of memory.
+ */
+static int *block_order(const attn_queries *q)
+{
+	struct block_size *sz = malloc(sizeof(*sz) * (q->n_blocks + 1));
+	int *order = malloc(sizeof(int) * (q->n_blocks + 1));
+
+	if (sz && order) {
+		for (int b = 0; b < q->n_blocks; b++)
+			sz[b] = (struct block_size){ q->block[b + 1] - q->block[b], b };
+		qsort(sz, q->n_blocks, sizeof(*sz), larger_first);
+		for (int b = 0; b < q->n_blocks; b++)
+			order[b] = sz[b].block;
+	} else {
+		free(order);
+		order = NULL;
+	}
+	free(sz);
+	return order;
+}
+
 static void run_release(struct run *r, int threads, int n_dense)
 {
 	for (int i = 0; i < n_dense && r->dense_tiles; i++) {
@@ -627,6 +665,7 @@ static void run_release(struct run *r, int threads, int n_dense)
 	for (int i = 0; i < threads && r->scratch; i++)
 		scratch_release(&r->scratch[i]);
 	free(r->scratch);
+	free(r->order);
 }
 
 static int run_prepare(struct run *r, const struct attn_job *job, int threads)
@@ -648,7 +687,8 @@ static int run_prepare(struct run *r, const struct attn_job *job, int threads)
 	r->dense_tiles = calloc(job->n_dense + 1, sizeof(*r->dense_tiles));
 	r->dense_count = calloc(job->n_dense + 1, sizeof(int));
 	r->scratch = calloc(threads, sizeof(*r->scratch));
-	if (!r->dense_tiles || !r->dense_count || !r->scratch)
+	r->order = block_order(job->q);
+	if (!r->dense_tiles || !r->dense_count || !r->scratch || !r->order)
 		return ret;
 	for (int i = 0; i < job->n_dense; i++) {
 		ret = dense_prepare(&job->dense[i], r->d, job->dv, job->scale,

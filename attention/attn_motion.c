@@ -172,7 +172,10 @@ static int mostly_inside(const struct match *m, int dx, int dy)
 	return ix > 0 && iy > 0 && 2 * ix * iy >= m->side * m->side;
 }
 
-/* Best integer shift within +-r of (dx, dy); writes the 3x3 costs around it. */
+/*
+ * Best integer shift within +-r of (dx, dy); writes the 3x3 costs around it
+ * when around is not NULL.
+ */
 static void search(const struct match *m, int r, int *dx, int *dy, float around[9])
 {
 	int bx = *dx, by = *dy;
@@ -201,7 +204,7 @@ static void search(const struct match *m, int r, int *dx, int *dy, float around[
 				}
 			}
 		}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; around && i < 3; i++) {
 		block_costs(m, bx - 1, by + i - 1, cost);
 		for (int j = 0; j < 3; j++)
 			around[i * 3 + j] = cost[j];
@@ -274,7 +277,8 @@ static void cell_motion(const struct pyramids *p, float cx, float cy, int cell,
 		}
 		block_read(&m);
 		window_read(&m, dx, dy, r, p->window);
-		search(&m, r, &dx, &dy, around);
+		/* the costs around the shift are wanted at the finest level alone */
+		search(&m, r, &dx, &dy, l == p->finest ? around : NULL);
 	}
 	*mx = ((float)dx + vertex(around[3], around[4], around[5])) * (1 << p->finest);
 	*my = ((float)dy + vertex(around[1], around[4], around[7])) * (1 << p->finest);

@@ -196,7 +196,9 @@ static int sparse(const struct segment *sg)
 /*
  * Scores of one chunk, where they are kept until folded: a vector each, or,
  * for one query's window, compacted (each vector's keys inside the window
- * follow the last vector's) with their values likewise.
+ * follow the last vector's) with their values likewise. A vector whose keys
+ * no lane takes (masked out, or outside every lane's window) is neither
+ * scored nor kept: it would add nothing.
  */
 struct chunk {
 	float *s;               /* the scores */
@@ -228,56 +230,43 @@ ROWS_INLINE struct score_row score_row(const struct attn_rows *r, const struct s
 }
 
 /*
- * The score vector of window keys kx.. (lane 0's) on a row (sr: what its
- * scores share) from their dot products; yy, rel: their row and column in
- * the rectangle. Keys left out score ATTN_NEG; the useful ones are
- * counted in the chunk.
+ * Which lanes take the vector of window keys kx.. (lane 0's) on a row (sr:
+ * what its scores share; yy, rel: the keys' row and column in the
+ * rectangle), the keys' terms into *kterm; the useful lanes are counted in
+ * the chunk.
  */
-ROWS_INLINE vf score_vector(const struct attn_rows *r, const struct attn_rect *rc,
-			    const struct segment *sg, struct score_row sr, vf dot,
-			    int kx, int yy, int rel, struct chunk *ch)
+ROWS_INLINE vi score_in(const struct attn_rows *r, const struct attn_rect *rc,
+			const struct segment *sg, struct score_row sr, int kx, int yy,
+			int rel, vf *kterm, struct chunk *ch)
 {
 	vf pos = vf_lane_index() + (float)kx;
-	vf kterm = vf_load(rc->kterm + (size_t)yy * rc->pitch + rel);
-	vf dx = pos - sg->cx;
-	vi in = sr.in & (pos >= vf_set((float)rc->x0)) &
-		(pos <= vf_set((float)(rc->x0 + rc->w - 1))) & (kterm > 0.5f * ATTN_NEG) &
-		(vf_abs(pos - sg->wx) <= vf_set((float)r->radius));
+	vi in;
+
+	*kterm = vf_load(rc->kterm + (size_t)yy * rc->pitch + rel);
+	in = sr.in & (pos >= vf_set((float)rc->x0)) &
+	     (pos <= vf_set((float)(rc->x0 + rc->w - 1))) & (*kterm > 0.5f * ATTN_NEG) &
+	     (vf_abs(pos - sg->wx) <= vf_set((float)r->radius));
+	ch->useful -= in;       /* a true lane is -1 */
+	return in;
+}
+
+/* Their scores from their dot products; those of lanes not in, ATTN_NEG. */
+ROWS_INLINE vf score_of(const struct attn_rows *r, const struct segment *sg,
+			struct score_row sr, vf dot, int kx, vf kterm, vi in)
+{
+	vf dx = vf_lane_index() + (float)kx - sg->cx;
 	vf s = vf_fma(vf_set(2.0f * r->scale), dot, kterm + sr.term - vf_set(r->lambda) * (dx * dx));
 
-	ch->useful -= in;       /* a true lane is -1 */
 	return vf_select(in, s, vf_set(ATTN_NEG));
 }
 
 /* A score vector kept in the chunk, its values to be read from vt. */
 ROWS_INLINE void score_keep(const struct attn_rows *r, const struct attn_rect *rc,
-			  const struct segment *sg, struct score_row sr, vf dot, int kx,
-			  int yy, int rel, struct chunk *ch)
+			    vf s, int yy, int rel, struct chunk *ch)
 {
-	vf s = score_vector(r, rc, sg, sr, dot, kx, yy, rel, ch);
-
 	ch->max = vf_max(ch->max, s);
 	vf_store(ch->s + (size_t)ch->n * ATTN_LANES, s);
 	ch->key[ch->n++] = yy * r->dv * rc->pitch + rel;
-}
-
-/*
- * A score vector of one query kept compacted: its first len lanes (the
- * window's columns among them) follow the chunk's last, and their values
- * with them.
- */
-ROWS_INLINE void score_compact(const struct attn_rows *r, const struct attn_rect *rc,
-			  const struct segment *sg, vf dot, int kx, int ky, int yy,
-			  int rel, int len, struct chunk *ch)
-{
-	const float *v = rc->vt + (size_t)yy * r->dv * rc->pitch + rel;
-
-	vf_store(ch->s + ch->n, score_vector(r, rc, sg, score_row(r, sg, ky), dot, kx, yy,
-					     rel, ch));
-	for (int c = 0; c < r->dv; c++)
-		vf_store(ch->vals + (size_t)c * ATTN_ROWS_SPAN + ch->n,
-			 vf_load(v + (size_t)c * rc->pitch));
-	ch->n += len;
 }
 
 /*
@@ -336,6 +325,29 @@ ROWS_INLINE vf query_dot(const struct attn_rows *r, const struct attn_rect *rc,
 	return (d0 + d1) + (d2 + d3);
 }
 
+/*
+ * A score vector of one query kept compacted: its first len lanes (the
+ * window's columns among them) follow the chunk's last, and their values
+ * with them; none when no lane takes its key.
+ */
+ROWS_INLINE void score_compact(const struct attn_rows *r, const struct attn_rect *rc,
+			  const struct segment *sg, const float *q, const float *k,
+			  int kx, int ky, int yy, int rel, int len, struct chunk *ch)
+{
+	const float *v = rc->vt + (size_t)yy * r->dv * rc->pitch + rel;
+	struct score_row sr = score_row(r, sg, ky);
+	vf kterm;
+	vi in = score_in(r, rc, sg, sr, kx, yy, rel, &kterm, ch);
+
+	if (!vi_any(in))
+		return;
+	vf_store(ch->s + ch->n, score_of(r, sg, sr, query_dot(r, rc, q, k), kx, kterm, in));
+	for (int c = 0; c < r->dv; c++)
+		vf_store(ch->vals + (size_t)c * ATTN_ROWS_SPAN + ch->n,
+			 vf_load(v + (size_t)c * rc->pitch));
+	ch->n += len;
+}
+
 /* Whether a key vector starting at column rel of the rectangle may touch it. */
 static int touches(const struct attn_rect *rc, int rel)
 {
@@ -360,9 +372,9 @@ static void query_scores(const struct attn_rows *r, const struct attn_rect *rc,
 
 		if (yy < 0 || yy >= rc->h || !touches(rc, rel))
 			continue;
-		score_compact(r, rc, sg, query_dot(r, rc, q, rc->kt +
-				(size_t)yy * r->d * rc->pitch + rel), kx, ky, yy, rel,
-			      side - col < ATTN_LANES ? side - col : ATTN_LANES, ch);
+		score_compact(r, rc, sg, q, rc->kt + (size_t)yy * r->d * rc->pitch + rel,
+			      kx, ky, yy, rel, side - col < ATTN_LANES ? side - col : ATTN_LANES,
+			      ch);
 	}
 	/* the last vector's lanes past the window are left out */
 	vf_store(ch->s + ch->n, vf_set(ATTN_NEG));
@@ -394,15 +406,32 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 		} else if (left >= ROWS_GROUP && touches(rc, rel) &&
 			   touches(rc, rel + ROWS_GROUP - 1)) {
 			struct score_row sr = score_row(r, sg, ky);
+			vf kterm[ROWS_GROUP];
+			vi in[ROWS_GROUP], any = { 0 };
 
+			for (int g = 0; g < ROWS_GROUP; g++) {
+				in[g] = score_in(r, rc, sg, sr, kx + g, yy, rel + g, &kterm[g], ch);
+				any |= in[g];
+			}
+			k += ROWS_GROUP;
+			if (!vi_any(any))
+				continue;
 			group_dots(r, rc, q, kt, dot);
 			for (int g = 0; g < ROWS_GROUP; g++)
-				score_keep(r, rc, sg, sr, dot[g], kx + g, yy, rel + g, ch);
-			k += ROWS_GROUP;
+				if (vi_any(in[g]))
+					score_keep(r, rc, score_of(r, sg, sr, dot[g], kx + g,
+								   kterm[g], in[g]),
+						   yy, rel + g, ch);
 		} else {
-			if (touches(rc, rel))
-				score_keep(r, rc, sg, score_row(r, sg, ky),
-					   one_dot(r, rc, q, kt), kx, yy, rel, ch);
+			struct score_row sr = score_row(r, sg, ky);
+			vf kterm = vf_set(ATTN_NEG);
+			vi in = touches(rc, rel) ?
+				score_in(r, rc, sg, sr, kx, yy, rel, &kterm, ch) : (vi){ 0 };
+
+			if (vi_any(in))
+				score_keep(r, rc, score_of(r, sg, sr, one_dot(r, rc, q, kt), kx,
+							   kterm, in),
+					   yy, rel, ch);
 			k++;
 		}
 	}
@@ -593,7 +622,7 @@ static int prior_path(const struct attn_rows *r, const struct segment *sg,
 
 /*
  * A segment, by the prior path where it takes it, else chunk by chunk, for
- * the value counts the modes use (3: stabilize; 3 per keyframe and 9
+ * the value counts the modes use (1 and 3: stabilize; 3 per keyframe and 9
  * more: propagate) and any other.
  */
 static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
@@ -601,12 +630,15 @@ static long segment_run(const struct attn_rows *r, const struct attn_rect *rc,
 			struct attn_state *st, long *computed)
 {
 	long useful = !prior_path(r, sg, pk) ? -1 :
+		      r->dv == 1 ? segment_prior_dv(r, rc, sg, pk, st, computed, 1) :
 		      r->dv == 3 ? segment_prior_dv(r, rc, sg, pk, st, computed, 3) :
 				   segment_prior_dv(r, rc, sg, pk, st, computed, r->dv);
 
 	if (useful >= 0)
 		return useful;
 	switch (r->dv) {
+	case 1:
+		return segment_run_dv(r, rc, sg, st, computed, 1);
 	case 3:
 		return segment_run_dv(r, rc, sg, st, computed, 3);
 	case 6:

@@ -186,6 +186,20 @@ static inline long vi_hsum(vi v)
 	return n;
 }
 
+/* Whether any lane of the mask is set. */
+static inline int vi_any(vi m)
+{
+#ifdef __AVX512F__
+	return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0;
+#else
+	int32_t any = 0;
+
+	for (int i = 0; i < VF_LANES; i++)
+		any |= m[i];
+	return any != 0;
+#endif
+}
+
 static inline int vi_hmin(vi v)
 {
 	int m = v[0];

@@ -305,18 +305,19 @@ static int source_windows(struct stab_source *s, const void *shared)
 }
 
 /*
- * One step: every query against every source, in one softmax. sigma2 0
- * leaves appearance out (the first step is a motion-compensated average).
+ * One step: every query against every source, in one softmax, averaging
+ * the first dv planes (1: luma alone, 3: all) into out. sigma2 0 leaves
+ * appearance out (the first step is a motion-compensated average).
  */
 static int stab_step(attn_engine *e, const attn_frame *query_frame,
 		     const attn_queries *q, struct stab_source *src, int n_src,
-		     float lambda, float sigma2, float *out, float *entropy,
+		     float lambda, float sigma2, int dv, float *out, float *entropy,
 		     struct attn_frame_info *info)
 {
 	struct attn_feat qf = flat_feat(query_frame);
 	struct attn_window win[MAX_SOURCES];
 	struct attn_job job = {
-		.queries = &qf, .q = q, .dv = 3, .windows = win, .n_windows = n_src,
+		.queries = &qf, .q = q, .dv = dv, .windows = win, .n_windows = n_src,
 		.out = out, .entropy = entropy,
 		.scale = sigma2 > 0.0f ? attn_score_scale(attn_feat_dim(&qf),
 							  e->p.temperature, sigma2) : 0.0f,
@@ -328,13 +329,14 @@ static int stab_step(attn_engine *e, const attn_frame *query_frame,
 			.cx = src[i].cx, .cy = src[i].cy, .radius = e->p.window,
 			.lambda = lambda,
 		};
-		for (int c = 0; c < 3; c++)
+		for (int c = 0; c < dv; c++)
 			win[i].value8[c] = src[i].frame->plane[c];
 	}
 	return attn_attend(e->pool, &job, &info->stats);
 }
 
-static void scatter_result(const attn_queries *q, const float *out,
+/* The queries' dv planes of out into result. */
+static void scatter_result(const attn_queries *q, const float *out, int dv,
 			   attn_frame *result)
 {
 	size_t n = (size_t)result->width * result->height;
@@ -342,8 +344,8 @@ static void scatter_result(const attn_queries *q, const float *out,
 	for (int i = 0; i < q->n; i++) {
 		size_t p = (size_t)q->y[i] * result->width + q->x[i];
 
-		for (int c = 0; c < 3; c++)
-			result->data[c * n + p] = out[(size_t)i * 3 + c];
+		for (int c = 0; c < dv; c++)
+			result->data[c * n + p] = out[(size_t)i * dv + c];
 	}
 }
 
@@ -374,7 +376,8 @@ static int collect_sources(int t, const struct attn_yuv8 *const *window, int k,
 
 /*
  * result starts as t; each step writes the covered pixels. The first step
- * reads no features; later ones match against the result so far.
+ * reads no features; later ones match against the result so far, its luma
+ * alone, so every step but the last averages luma alone.
  */
 static int run_steps(attn_engine *e, const struct attn_yuv8 *t_frame,
 		     const attn_queries *q, struct stab_source *src, int n_src,
@@ -386,11 +389,13 @@ static int run_steps(attn_engine *e, const struct attn_yuv8 *t_frame,
 	float sigma2 = GUIDED_SOFTNESS * attn_content_scale(result, 1, NULL);
 
 	for (int step = 0; ret >= 0 && step < e->p.steps; step++) {
+		int dv = step == e->p.steps - 1 ? 3 : 1;
+
 		ret = stab_step(e, result, q, src, n_src,
 				step ? PRIOR_GUIDED : PRIOR_FIRST, step ? sigma2 : 0.0f,
-				out, ent, info);
+				dv, out, ent, info);
 		if (ret >= 0)
-			scatter_result(q, out, result);
+			scatter_result(q, out, dv, result);
 	}
 	for (int i = 0; ret >= 0 && i < q->n; i++) {
 		info->entropy_sum += ent[i];

@@ -332,15 +332,21 @@ static void test_large_windows_many_values(void **state)
 }
 
 /* Full vectors: on smooth centres with no holes, every lane computed is useful. */
-static void test_full_rows_waste_nothing(void **state)
+/*
+ * Four rows of sixteen queries whose windows sit at one offset, the keys
+ * from row masked_from down masked out: every score computed is useful
+ * (a vector whose keys are all masked out is not computed), and the result
+ * is the reference's.
+ */
+static void check_full_rows(int masked_from)
 {
 	struct world *w = world_make(&(struct rows_case){ .dv = 3, .radius = 2, .scale = 0.4f,
 							  .centres = SMOOTH }, 17);
 	float *out = malloc(sizeof(float) * KW * KH * 3), *ent = malloc(sizeof(float) * KW * KH);
+	float *rout = malloc(sizeof(float) * KW * KH * 3), *rent = malloc(sizeof(float) * KW * KH);
 	struct attn_state st;
 	long computed, useful;
 
-	(void)state;
 	w->nq = 0;
 	for (int y = 8; y < 12; y++)
 		for (int x = 10; x < 26; x++) {
@@ -349,15 +355,34 @@ static void test_full_rows_waste_nothing(void **state)
 			w->cx[w->nq] = x + 0.2f;
 			w->cy[w->nq++] = y - 0.3f;
 		}
+	for (int j = masked_from * KW; j < KW * KH; j++)
+		w->bias[j] = ATTN_NEG;
 	st = state_make(w->nq, 3);
 	useful = fold_rect(w, 0, 0, KW, KH, &st, &computed);
-	assert_int_equal(useful, (long)w->nq * 25);
+	assert_int_equal(useful, reference(w, rout, rent));
 	assert_int_equal(computed, useful);
 	attn_state_finish(&st, out, ent);
+	assert_close(out, rout, w->nq * 3, 1e-5);
+	assert_close(ent, rent, w->nq, 1e-4);
 	state_free(&st);
 	free(out);
 	free(ent);
+	free(rout);
+	free(rent);
 	free(w);
+}
+
+static void test_full_rows_waste_nothing(void **state)
+{
+	(void)state;
+	check_full_rows(KH);
+}
+
+/* Window rows 6..13; from row 10 down, one to four of each window's five are out. */
+static void test_masked_out_keys_cost_nothing(void **state)
+{
+	(void)state;
+	check_full_rows(10);
 }
 
 int main(void)
@@ -370,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_position_only),
 		cmocka_unit_test(test_large_windows_many_values),
 		cmocka_unit_test(test_full_rows_waste_nothing),
+		cmocka_unit_test(test_masked_out_keys_cost_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

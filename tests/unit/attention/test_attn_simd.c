@@ -2,7 +2,8 @@
  * attn_simd: vf_round is roundf lane by lane (halves away from zero, either
  * sign, and the floats next to them); vf_fma is fmaf lane by lane, one
  * rounding (products whose low bits a separate multiply would lose); vf_exp
- * is within its stated error of exp; the partial loads stop at n.
+ * is within its stated error of exp; the partial loads stop at n; vi_any
+ * sees every lane.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -84,6 +85,19 @@ static void test_partial_loads_stop_at_n(void **state)
 	}
 }
 
+/* A mask with lane l alone set has a lane set; an empty one has none. */
+static void test_any_sees_each_lane(void **state)
+{
+	(void)state;
+	assert_false(vi_any((vi){ 0 }));
+	for (int l = 0; l < VF_LANES; l++) {
+		vi m = { 0 };
+
+		m[l] = -1;
+		assert_true(vi_any(m));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +105,7 @@ int main(void)
 		cmocka_unit_test(test_fma_rounds_once),
 		cmocka_unit_test(test_exp_within_its_error),
 		cmocka_unit_test(test_partial_loads_stop_at_n),
+		cmocka_unit_test(test_any_sees_each_lane),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

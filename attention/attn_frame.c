@@ -187,14 +187,13 @@ static void row_energy(const float *p, const float *below, const float *weight, 
 	vi in = { 0 };
 
 	for (int x = 0; x < n; x += VF_LANES) {
-		int m = n - x < VF_LANES ? n - x : VF_LANES, full = m == VF_LANES;
-		vf a = full ? vf_load(p + x) : vf_load_part(p + x, m);
-		vf dx = (full ? vf_load(p + x + 1) : vf_load_part(p + x + 1, m)) - a;
-		vf dy = (full ? vf_load(below + x) : vf_load_part(below + x, m)) - a;
+		int m = n - x < VF_LANES ? n - x : VF_LANES;
+		vf a = vf_load_part(p + x, m), dx = vf_load_part(p + x + 1, m) - a;
+		vf dy = vf_load_part(below + x, m) - a;
 		vi use = vf_lane_index() < (float)m;
 
 		if (weight)
-			use &= (full ? vf_load(weight + x) : vf_load_part(weight + x, m)) > 0.5f;
+			use &= vf_load_part(weight + x, m) > 0.5f;
 		part += vf_select(use, dx * dx + dy * dy, vf_set(0.0f));
 		in -= use;      /* a true lane is -1 */
 	}

@@ -30,6 +30,48 @@ static void pyramid_free(struct pyramid *py)
 	py->n = 0;
 }
 
+/*
+ * 2x2 averages of rows a and b (n samples; an odd last one pairs with
+ * itself) into n / 2 rounded up samples, of 8-bit samples scaled to 0..1
+ * or of floats.
+ */
+static void halve_row8(const uint8_t *a, const uint8_t *b, int n, float *out)
+{
+	int x;
+
+	for (x = 0; 2 * x + 1 < n; x++)
+		out[x] = (a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1]) * (0.25f / 255.0f);
+	if (n & 1)
+		out[x] = (a[2 * x] + a[2 * x] + b[2 * x] + b[2 * x]) * (0.25f / 255.0f);
+}
+
+static void halve_rowf(const float *a, const float *b, int n, float *out)
+{
+	int x;
+
+	for (x = 0; 2 * x + 1 < n; x++)
+		out[x] = (a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1]) * 0.25f;
+	if (n & 1)
+		out[x] = (a[2 * x] + a[2 * x] + b[2 * x] + b[2 * x]) * 0.25f;
+}
+
+/* A plane (8-bit samples scaled to 0..1, or floats) halved into half. */
+static void halve_into(const uint8_t *p8, const float *pf, int width, int height,
+		       float *half)
+{
+	int hw = (width + 1) / 2, hh = (height + 1) / 2;
+
+	for (int y = 0; y < hh; y++) {
+		size_t r0 = (size_t)2 * y * width;
+		size_t r1 = (size_t)(2 * y + 1 < height ? 2 * y + 1 : 2 * y) * width;
+
+		if (p8)
+			halve_row8(p8 + r0, p8 + r1, width, half + (size_t)y * hw);
+		else
+			halve_rowf(pf + r0, pf + r1, width, half + (size_t)y * hw);
+	}
+}
+
 /* Level 0 is a copy of the plane; each next level halves it by 2x2 averaging. */
 static int pyramid_build(const float *plane, int w, int h, int levels,
 			 struct pyramid *py)
@@ -50,17 +92,7 @@ static int pyramid_build(const float *plane, int w, int h, int levels,
 			pyramid_free(py);
 			return -ENOMEM;
 		}
-		for (int y = 0; y < d->h; y++) {
-			for (int x = 0; x < d->w; x++) {
-				int x1 = 2 * x + 1 < s->w ? 2 * x + 1 : 2 * x;
-				int y1 = 2 * y + 1 < s->h ? 2 * y + 1 : 2 * y;
-				const float *r0 = s->p + (size_t)2 * y * s->w;
-				const float *r1 = s->p + (size_t)y1 * s->w;
-
-				d->p[(size_t)y * d->w + x] = 0.25f *
-					(r0[2 * x] + r0[x1] + r1[2 * x] + r1[x1]);
-			}
-		}
+		halve_into(NULL, s->p, s->w, s->h, d->p);
 		py->n++;
 	}
 	return 0;
@@ -126,11 +158,18 @@ static void window_read(struct match *m, int dx, int dy, int r, float *buf)
 	m->pitch = m->side + 2 * r + 2 + VF_LANES;
 	m->bx0 = m->ax + dx - r - 1;
 	m->by0 = m->ay + dy - r - 1;
+	int inside = m->bx0 >= 0 && m->bx0 + m->pitch <= m->b->w;
+
 	for (int y = 0; y < rows; y++) {
 		const float *rb = row_of(m->b, m->by0 + y);
+		float *o = buf + (size_t)y * m->pitch;
 
+		if (inside) {
+			memcpy(o, rb + m->bx0, sizeof(float) * m->pitch);
+			continue;
+		}
 		for (int x = 0; x < m->pitch; x++)
-			buf[(size_t)y * m->pitch + x] = rb[clamp_index(m->bx0 + x, m->b->w)];
+			o[x] = rb[clamp_index(m->bx0 + x, m->b->w)];
 	}
 	m->bw = buf;
 }
@@ -501,23 +540,10 @@ static int pyramid_from_half(const float *half, int width, int height,
 /* 2x2 averages of a plane of 8-bit samples (scaled to 0..1) or of floats. */
 static float *halve(const uint8_t *p8, const float *pf, int width, int height)
 {
-	int hw = (width + 1) / 2, hh = (height + 1) / 2;
-	float *half = malloc(sizeof(float) * hw * hh);
+	float *half = malloc(sizeof(float) * ((width + 1) / 2) * ((height + 1) / 2));
 
-	if (!half)
-		return NULL;
-	for (int y = 0; y < hh; y++)
-		for (int x = 0; x < hw; x++) {
-			int x1 = 2 * x + 1 < width ? 2 * x + 1 : 2 * x;
-			int y1 = 2 * y + 1 < height ? 2 * y + 1 : 2 * y;
-			size_t r0 = (size_t)2 * y * width, r1 = (size_t)y1 * width;
-
-			half[(size_t)y * hw + x] = p8 ?
-				(p8[r0 + 2 * x] + p8[r0 + x1] + p8[r1 + 2 * x] +
-				 p8[r1 + x1]) * (0.25f / 255.0f) :
-				(pf[r0 + 2 * x] + pf[r0 + x1] + pf[r1 + 2 * x] +
-				 pf[r1 + x1]) * 0.25f;
-		}
+	if (half)
+		halve_into(p8, pf, width, height, half);
 	return half;
 }
 

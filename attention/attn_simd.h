@@ -51,21 +51,32 @@ static inline void vf_store(float *p, vf v)
 	memcpy(p, &v, sizeof(v));
 }
 
-/* The n (0 .. VF_LANES) floats at p as a vector, zero past them. */
+/*
+ * The n (0 .. VF_LANES) floats at p as a vector, zero past them; nothing
+ * past them is read (AVX-512: one masked load, not a call to memcpy).
+ */
 static inline vf vf_load_part(const float *p, int n)
 {
+#ifdef __AVX512F__
+	return (vf)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+#else
 	vf v = vf_set(0.0f);
 
 	memcpy(&v, p, sizeof(float) * n);
 	return v;
+#endif
 }
 
 static inline vi vi_load_part(const int *p, int n)
 {
+#ifdef __AVX512F__
+	return (vi)_mm512_maskz_loadu_epi32((__mmask16)((1u << n) - 1u), p);
+#else
 	vi v = { 0 };
 
 	memcpy(&v, p, sizeof(int) * n);
 	return v;
+#endif
 }
 
 /* roundf lane-wise (halves away from zero) as ints, for |x| < 2^31. */

@@ -182,6 +182,8 @@ struct scratch {
 	struct rect qbox;
 	int q_pitch;
 	float *kt;              /* window key features transposed (attn_rows), margined */
+	const float *kt_first;  /* in it, the first key's first feature */
+	int kt_row, *kt_off;    /* and their layout (struct attn_rect) */
 	float *work;            /* attn_rows' scratch */
 	int *keys;
 	float *max, *sum, *ent, *acc;
@@ -211,6 +213,7 @@ static void scratch_release(struct scratch *s)
 	free(s->qf);
 	free_margined(s->qt);
 	free_margined(s->kt);
+	free(s->kt_off);
 	free(s->work);
 	free(s->keys);
 	free(s->max);
@@ -234,9 +237,10 @@ static int scratch_alloc(struct scratch *s, const struct run *r, int dv)
 	s->qf = malloc(sizeof(float) * bmax * d);
 	s->qt = alloc_margined((size_t)d * r->qt_floats);
 	s->kt = alloc_margined((size_t)d * (npad + ATTN_LANES));
+	s->kt_off = malloc(sizeof(int) * d);
 	s->work = malloc(sizeof(float) * ATTN_ROWS_WORK);
 	s->keys = malloc(sizeof(int) * ATTN_ROWS_CHUNK);
-	if (!s->qt || !s->kt || !s->work || !s->keys)
+	if (!s->qt || !s->kt || !s->kt_off || !s->work || !s->keys)
 		return -ENOMEM;
 	s->max = malloc(sizeof(float) * bmax);
 	s->sum = malloc(sizeof(float) * bmax);
@@ -343,9 +347,104 @@ static void gather_values(const struct attn_window *w, int dv, int x0, int y0,
 }
 
 /*
+ * Whether the keys of w may be read as views of their plane: patches of
+ * one plane whose mean, if removed, need not be, as the queries' patches
+ * have theirs removed (a zero-mean query's dot product with a patch is the
+ * same with or without the patch's mean).
+ */
+static int key_views(const struct run *r, const struct attn_window *w)
+{
+	const struct attn_feat *k = &w->keys, *q = r->job->queries;
+
+	return r->job->scale != 0.0f && k->n == 1 &&
+	       (!k->zero_mean[0] || (q->n == 1 && q->zero_mean[0] && q->radius == k->radius));
+}
+
+/*
+ * Row y of plane 0 of f (clamped into the frame), weighted, at columns
+ * left .. left + n - 1 (those outside the frame clamped) into o.
+ */
+static void view_row(const struct attn_feat *f, int y, int left, int n, float *o)
+{
+	size_t row = (size_t)(y < 0 ? 0 : y >= f->height ? f->height - 1 : y) * f->width;
+	const uint8_t *p8 = f->plane8[0] ? f->plane8[0] + row : NULL;
+	const float *p = f->plane[0] ? f->plane[0] + row : NULL;
+	int lo = left < 0 ? -left : 0, hi = f->width - left < n ? f->width - left : n;
+	float wt = f->weight[0];
+
+	for (int i = lo; i < hi; i++)
+		o[i] = p8 ? wt * (p8[left + i] * (1.0f / 255.0f)) : wt * p[left + i];
+	for (int i = 0; i < lo && i < n; i++)
+		o[i] = p8 ? wt * (p8[0] * (1.0f / 255.0f)) : wt * p[0];
+	for (int i = hi > lo ? hi : lo; i < n; i++)
+		o[i] = p8 ? wt * (p8[f->width - 1] * (1.0f / 255.0f)) : wt * p[f->width - 1];
+}
+
+/*
+ * The terms of a row's n keys, their patches' features at k + kt_off[c]:
+ * -scale |k|^2 (the patch less its mean where f removes it) plus the bias
+ * (or none); a vector of keys at a time, their sums in registers. out has
+ * room for n rounded up to whole vectors.
+ */
+static void view_terms(const struct run *r, const struct scratch *s,
+		       const struct attn_feat *f, const float *k, int n,
+		       const float *bias, float *out)
+{
+	int side = 2 * f->radius + 1, d = side * side;
+	vf inv_d = vf_set(f->zero_mean[0] ? 1.0f / (float)d : 0.0f);
+
+	for (int x = 0; x < n; x += VF_LANES) {
+		int m = n - x < VF_LANES ? n - x : VF_LANES;
+		vf s1 = vf_set(0.0f), s2 = s1, t;
+
+		for (int c = 0; c < d; c++) {
+			vf v = vf_load_part(k + x + s->kt_off[c], m);
+
+			s1 += v;
+			s2 = vf_fma(v, v, s2);
+		}
+		t = vf_set(-r->job->scale) * (s2 - s1 * inv_d * s1) +
+		    (bias ? vf_load_part(bias + x, m) : vf_set(0.0f));
+		vf_store(out + x, t);
+	}
+}
+
+/*
+ * The keys of rect [x0, x1] x [y0, y1] of w (one plane's patches) as views
+ * of the plane, weighted, into s->kt: the rect widened by the patch radius
+ * on each side and by ATTN_LANES more across, samples outside the frame
+ * clamped. Their terms into s->win.kterm, pitch apart, with the biases
+ * gathered (or NULL).
+ */
+static void gather_views(const struct run *r, struct scratch *s,
+			 const struct attn_window *w, int x0, int y0, int x1, int y1,
+			 int pitch, const float *bias)
+{
+	const struct attn_feat *f = &w->keys;
+	int rad = f->radius, side = 2 * rad + 1;
+	int rw = x1 - x0 + 1, rh = y1 - y0 + 1, lp = rw + 2 * rad + 2 * ATTN_LANES;
+
+	for (int j = 0; j < rh + 2 * rad; j++)
+		view_row(f, y0 - rad + j, x0 - rad - ATTN_LANES, lp, s->kt + (size_t)j * lp);
+	s->kt_first = s->kt + (size_t)rad * lp + ATTN_LANES + rad;
+	s->kt_row = lp;
+	for (int c = 0; c < side * side; c++)
+		s->kt_off[c] = (c / side - rad) * lp + c % side - rad;
+	for (int yy = 0; yy < rh; yy++) {
+		float *o = s->win.kterm + (size_t)yy * pitch;
+
+		view_terms(r, s, f, s->kt_first + (size_t)yy * lp, rw,
+			   bias ? bias + (size_t)yy * rw : NULL, o);
+		for (int x = rw; x < attn_pad(rw); x++)
+			o[x] = ATTN_NEG;
+	}
+}
+
+/*
  * Gathers the window keys of rect [x0, x1] x [y0, y1] for attn_rows:
- * features into s->kt, terms and values into s->win, in the rectangle's
- * layout (struct attn_rect) with the pitch returned.
+ * features into s->kt (their layout in s->kt_row and s->kt_off), terms and
+ * values into s->win, in the rectangle's layout (struct attn_rect) with
+ * the pitch returned.
  */
 static int gather_rows(const struct run *r, struct scratch *s,
 		       const struct attn_window *w, int x0, int y0, int x1, int y1)
@@ -353,16 +452,24 @@ static int gather_rows(const struct run *r, struct scratch *s,
 	int rw = x1 - x0 + 1, pitch = rw + ATTN_LANES, d = r->d, biased;
 	struct ktile *kt = &s->win;
 
-	if (r->job->scale != 0.0f)
-		attn_feat_rect(&w->keys, x0, y0, x1, y1, s->kt, (size_t)d * pitch, pitch);
 	biased = gather_bias(r, s, w, x0, y0, x1, y1);
 	gather_values(w, r->job->dv, x0, y0, x1, y1, kt->vt,
 		      (size_t)r->job->dv * pitch, pitch);
+	kt->nk = rw * (y1 - y0 + 1);
+	if (key_views(r, w)) {
+		gather_views(r, s, w, x0, y0, x1, y1, pitch, biased ? s->kbias : NULL);
+		return pitch;
+	}
+	if (r->job->scale != 0.0f)
+		attn_feat_rect(&w->keys, x0, y0, x1, y1, s->kt, (size_t)d * pitch, pitch);
+	s->kt_first = s->kt;
+	s->kt_row = d * pitch;
+	for (int c = 0; c < d; c++)
+		s->kt_off[c] = c * pitch;
 	for (int y = 0; y <= y1 - y0; y++)
 		attn_kterm(s->kt + (size_t)y * d * pitch, 1, pitch,
 			   biased ? s->kbias + (size_t)y * rw : NULL, rw, d,
 			   r->job->scale, kt->kterm + (size_t)y * pitch);
-	kt->nk = rw * (y1 - y0 + 1);
 	return pitch;
 }
 
@@ -451,7 +558,8 @@ static void fold_rows(const struct run *r, struct scratch *s,
 {
 	struct attn_rect rect = {
 		.x0 = k.x0, .y0 = k.y0, .w = k.x1 - k.x0 + 1, .h = k.y1 - k.y0 + 1,
-		.pitch = pitch, .kt = s->kt, .kterm = s->win.kterm, .vt = s->win.vt,
+		.pitch = pitch, .kt = s->kt_first, .kt_row = s->kt_row, .kt_off = s->kt_off,
+		.kterm = s->win.kterm, .vt = s->win.vt,
 	};
 	struct attn_rows rows = {
 		.qt = s->qt, .q_pitch = s->q_pitch, .qx0 = s->qbox.x0,

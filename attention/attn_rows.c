@@ -270,8 +270,8 @@ ROWS_INLINE void score_keep(const struct attn_rows *r, const struct attn_rect *r
 }
 
 /*
- * The dot products of the segment's queries (q, features pitch apart) with
- * ROWS_GROUP neighbouring key vectors from k (features pitch apart): one
+ * The dot products of the segment's queries (q, features q_pitch apart) with
+ * ROWS_GROUP neighbouring key vectors from k (features at kt_off): one
  * query load and two key loads serve all of them, and their sums are
  * independent chains.
  */
@@ -282,7 +282,7 @@ static void group_dots(const struct attn_rows *r, const struct attn_rect *rc,
 		dot[g] = vf_set(0.0f);
 	for (int c = 0; r->scale != 0.0f && c < r->d; c++) {
 		vf qv = vf_load(q + (size_t)c * r->q_pitch);
-		const float *kc = k + (size_t)c * rc->pitch;
+		const float *kc = k + rc->kt_off[c];
 		vf a = vf_load(kc), b = vf_load(kc + ATTN_LANES);
 
 		for (int g = 0; g < ROWS_GROUP; g++)
@@ -296,32 +296,33 @@ ROWS_INLINE vf one_dot(const struct attn_rows *r, const struct attn_rect *rc,
 	vf dot = vf_set(0.0f);
 
 	for (int c = 0; r->scale != 0.0f && c < r->d; c++)
-		dot = vf_fma(vf_load(q + (size_t)c * r->q_pitch),
-			     vf_load(k + (size_t)c * rc->pitch), dot);
+		dot = vf_fma(vf_load(q + (size_t)c * r->q_pitch), vf_load(k + rc->kt_off[c]),
+			     dot);
 	return dot;
 }
 
 /*
  * The dot products of one query (features q[c * q_pitch]) with the key
- * vector at k, in four chains.
+ * vector at k (features at kt_off), in four chains.
  */
 ROWS_INLINE vf query_dot(const struct attn_rows *r, const struct attn_rect *rc,
 		    const float *q, const float *k)
 {
 	vf d0 = vf_set(0.0f), d1 = d0, d2 = d0, d3 = d0;
-	size_t qp = (size_t)r->q_pitch, kp = (size_t)rc->pitch;
+	size_t qp = (size_t)r->q_pitch;
+	const int *ko = rc->kt_off;
 	int c = 0;
 
 	if (r->scale == 0.0f)
 		return d0;
 	for (; c + 4 <= r->d; c += 4) {
-		d0 = vf_fma(vf_set(q[c * qp]), vf_load(k + c * kp), d0);
-		d1 = vf_fma(vf_set(q[(c + 1) * qp]), vf_load(k + (c + 1) * kp), d1);
-		d2 = vf_fma(vf_set(q[(c + 2) * qp]), vf_load(k + (c + 2) * kp), d2);
-		d3 = vf_fma(vf_set(q[(c + 3) * qp]), vf_load(k + (c + 3) * kp), d3);
+		d0 = vf_fma(vf_set(q[c * qp]), vf_load(k + ko[c]), d0);
+		d1 = vf_fma(vf_set(q[(c + 1) * qp]), vf_load(k + ko[c + 1]), d1);
+		d2 = vf_fma(vf_set(q[(c + 2) * qp]), vf_load(k + ko[c + 2]), d2);
+		d3 = vf_fma(vf_set(q[(c + 3) * qp]), vf_load(k + ko[c + 3]), d3);
 	}
 	for (; c < r->d; c++)
-		d0 = vf_fma(vf_set(q[c * qp]), vf_load(k + c * kp), d0);
+		d0 = vf_fma(vf_set(q[c * qp]), vf_load(k + ko[c]), d0);
 	return (d0 + d1) + (d2 + d3);
 }
 
@@ -372,7 +373,7 @@ static void query_scores(const struct attn_rows *r, const struct attn_rect *rc,
 
 		if (yy < 0 || yy >= rc->h || !touches(rc, rel))
 			continue;
-		score_compact(r, rc, sg, q, rc->kt + (size_t)yy * r->d * rc->pitch + rel,
+		score_compact(r, rc, sg, q, rc->kt + (ptrdiff_t)yy * rc->kt_row + rel,
 			      kx, ky, yy, rel, side - col < ATTN_LANES ? side - col : ATTN_LANES,
 			      ch);
 	}
@@ -398,7 +399,7 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 		int u = k % side, left = side - u < k1 - k ? side - u : k1 - k;
 		int ky = sg->y + sg->oy0 + k / side - r->radius, yy = ky - rc->y0;
 		int kx = sg->x + sg->ox0 + u - r->radius, rel = kx - rc->x0;
-		const float *kt = rc->kt + (size_t)yy * r->d * rc->pitch + rel;
+		const float *kt = rc->kt + (ptrdiff_t)yy * rc->kt_row + rel;
 		vf dot[ROWS_GROUP];
 
 		if (yy < 0 || yy >= rc->h) {

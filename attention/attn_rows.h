@@ -32,20 +32,25 @@
 
 /*
  * A rectangle of keys: the pixels [x0, x0 + w) x [y0, y0 + h) of the keys'
- * frame, each row's features (and values) together, pitch floats from one
- * run of w keys to the next:
- *     feature c of key (x, y): kt[((y - y0) * d + c) * pitch + x - x0]
+ * frame, each row's values together, pitch floats from one run of w keys
+ * to the next, and each feature of a row's keys a run too, kt_row floats
+ * from that of the next row and kt_off[c] from the row's start:
+ *     feature c of key (x, y): kt[(y - y0) * kt_row + kt_off[c] + x - x0]
  *     its term:                 kterm[(y - y0) * pitch + x - x0]
  *     value c:                  vt[((y - y0) * dv + c) * pitch + x - x0]
- * (kterm = -scale |k|^2 + bias, ATTN_NEG for a key left out). Borrowed
- * arrays, readable ATTN_LANES floats before their first key and after the
- * last of each run (pitch >= w + ATTN_LANES), where any finite value may
- * stand.
+ * (kterm = -scale |k|^2 + bias, ATTN_NEG for a key left out). Features
+ * laid out a row's together have kt_row = d * pitch and kt_off[c] =
+ * c * pitch; patches of one plane may instead be views of it, each
+ * feature a shift. Borrowed arrays, readable ATTN_LANES floats before
+ * each run's first key and after its last (pitch >= w + ATTN_LANES), where
+ * any finite value may stand.
  */
 struct attn_rect {
 	int x0, y0, w, h;
 	int pitch;
 	const float *kt;
+	int kt_row;
+	const int *kt_off;      /* d offsets */
 	const float *kterm;
 	const float *vt;
 };

@@ -31,6 +31,7 @@ static float frand(void)
 struct world {
 	float qplane[2][W * H];
 	float kplane[2][W * H];
+	uint8_t kplane8[W * H];         /* kplane[0] in 8 bits */
 	float vplane[DV][W * H];
 	float kmask[W * H];
 	float qmask[W * H];
@@ -47,6 +48,7 @@ static void world_fill(struct world *w, int nk, int d, int masked)
 			w->qplane[c][i] = frand();
 			w->kplane[c][i] = frand();
 		}
+		w->kplane8[i] = (uint8_t)(w->kplane[0][i] * 255.0f);
 		for (int c = 0; c < DV; c++)
 			w->vplane[c][i] = frand();
 		w->kmask[i] = masked ? (frand() < 0.3f ? -INFINITY : logf(0.2f + frand())) : 0.0f;
@@ -80,10 +82,24 @@ static void world_free(struct world *w)
 	free(w->dky);
 }
 
-static struct attn_feat feat(const float planes[2][W * H])
+/*
+ * Patches of two planes (the second weighted and less its mean), or of
+ * the first alone (weighted, less its mean where zero_mean says; in 8 bits
+ * when planes8 is given).
+ */
+static struct attn_feat feat(const float planes[2][W * H], const uint8_t *planes8,
+			     int one_plane, int zero_mean)
 {
 	struct attn_feat f = { .width = W, .height = H, .radius = 1, .n = 2 };
 
+	if (one_plane) {
+		f.n = 1;
+		f.plane[0] = planes8 ? NULL : planes[0];
+		f.plane8[0] = planes8;
+		f.weight[0] = 0.8f;
+		f.zero_mean[0] = (unsigned char)zero_mean;
+		return f;
+	}
 	f.plane[0] = planes[0];
 	f.plane[1] = planes[1];
 	f.weight[0] = 1.0f;
@@ -205,6 +221,8 @@ static void reference(const struct attn_job *job,
 struct params {
 	int block, tile, threads, masked, radius, dense, windows;
 	int smooth;             /* window centres follow the queries (a motion field) */
+	int one_plane;          /* patches of one plane, not two */
+	int q_zero_mean, k_zero_mean, k8;       /* and how (feat) */
 };
 
 /* Centres at a smooth offset from the queries, as a motion field gives. */
@@ -227,8 +245,8 @@ static void check_case(const struct params *p)
 	float *out, *ent, *rout, *rent;
 	int d;
 
-	qf = feat(w->qplane);
-	kf = feat(w->kplane);
+	qf = feat(w->qplane, NULL, p->one_plane, p->q_zero_mean);
+	kf = feat(w->kplane, p->k8 ? w->kplane8 : NULL, p->one_plane, p->k_zero_mean);
 	d = attn_feat_dim(&qf);
 	world_fill(w, 700, d, p->masked);
 	assert_int_equal(attn_queries_from_mask(w->qmask, W, H, 0.4f, p->block, &q), 0);
@@ -311,11 +329,28 @@ static void test_joint_dense_and_windows(void **state)
 	check_case(&(struct params){ .block = 1, .tile = 512, .threads = 1, .radius = 1, .dense = 1, .windows = 1 });
 }
 
+/*
+ * Keys that are one plane's patches, read as views of the plane (the mean
+ * left in the keys where the queries have theirs removed), 8-bit or not;
+ * and a case the views do not serve (keys less their mean, queries not).
+ */
+static void test_one_plane_patches(void **state)
+{
+	(void)state;
+	check_case(&(struct params){ .block = 16, .threads = 2, .masked = 1, .radius = 2,
+				     .windows = 2, .smooth = 1, .one_plane = 1,
+				     .q_zero_mean = 1, .k_zero_mean = 1, .k8 = 1 });
+	check_case(&(struct params){ .block = 8, .tile = 40, .threads = 1, .radius = 3,
+				     .windows = 2, .one_plane = 1 });
+	check_case(&(struct params){ .block = 8, .threads = 1, .masked = 1, .radius = 2,
+				     .windows = 1, .one_plane = 1, .k_zero_mean = 1 });
+}
+
 /* Same inputs, 1 and 3 threads: the same bits. */
 static void test_thread_count_does_not_change_output(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct attn_feat qf = feat(w->qplane), kf = feat(w->kplane);
+	struct attn_feat qf = feat(w->qplane, NULL, 0, 0), kf = feat(w->kplane, NULL, 0, 0);
 	int d = attn_feat_dim(&qf);
 	struct attn_queries *q;
 	float *out[2];
@@ -372,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_smooth_windows),
 		cmocka_unit_test(test_dense_only),
 		cmocka_unit_test(test_joint_dense_and_windows),
+		cmocka_unit_test(test_one_plane_patches),
 		cmocka_unit_test(test_thread_count_does_not_change_output),
 		cmocka_unit_test(test_queries_from_mask_blocks),
 	};

@@ -196,8 +196,13 @@ static long fold_rect(const struct world *w, int x0, int y0, int rw, int rh,
 	for (int i = 0; i < w->nq; i++)
 		for (int c = 0; c < D; c++)
 			qt[(size_t)(w->qy[i] * D + c) * q_pitch + w->qx[i]] = w->q[i * D + c];
+	int kt_off[D];
+
+	for (int c = 0; c < D; c++)
+		kt_off[c] = c * pitch;
 	struct attn_rect rect = { .x0 = x0, .y0 = y0, .w = rw, .h = rh, .pitch = pitch,
-				  .kt = kt, .kterm = kterm, .vt = vt };
+				  .kt = kt, .kt_row = D * pitch, .kt_off = kt_off,
+				  .kterm = kterm, .vt = vt };
 	struct attn_rows rows = {
 		.qt = qt, .q_pitch = q_pitch, .qx0 = 0, .qy0 = 0,
 		.qx = w->qx, .qy = w->qy, .cx = w->cx, .cy = w->cy,

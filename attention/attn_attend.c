@@ -53,8 +53,10 @@ int attn_queries_from_mask(const float *mask, int width, int height,
 
 	if (block_size < 1 || width < 1 || height < 1)
 		return -EINVAL;
-	for (size_t i = 0; i < (size_t)width * height; i++)
-		n += !mask || mask[i] > threshold;
+	if (!mask)
+		n = width * height;
+	for (size_t i = 0; mask && i < (size_t)width * height; i++)
+		n += mask[i] > threshold;
 	ret = queries_alloc(n, bw * bh, &q);
 	if (ret < 0)
 		return ret;

@@ -363,26 +363,6 @@ static int key_views(const struct run *r, const struct attn_window *w)
 }
 
 /*
- * Row y of plane 0 of f (clamped into the frame), weighted, at columns
- * left .. left + n - 1 (those outside the frame clamped) into o.
- */
-static void view_row(const struct attn_feat *f, int y, int left, int n, float *o)
-{
-	size_t row = (size_t)(y < 0 ? 0 : y >= f->height ? f->height - 1 : y) * f->width;
-	const uint8_t *p8 = f->plane8[0] ? f->plane8[0] + row : NULL;
-	const float *p = f->plane[0] ? f->plane[0] + row : NULL;
-	int lo = left < 0 ? -left : 0, hi = f->width - left < n ? f->width - left : n;
-	float wt = f->weight[0];
-
-	for (int i = lo; i < hi; i++)
-		o[i] = p8 ? wt * (p8[left + i] * (1.0f / 255.0f)) : wt * p[left + i];
-	for (int i = 0; i < lo && i < n; i++)
-		o[i] = p8 ? wt * (p8[0] * (1.0f / 255.0f)) : wt * p[0];
-	for (int i = hi > lo ? hi : lo; i < n; i++)
-		o[i] = p8 ? wt * (p8[f->width - 1] * (1.0f / 255.0f)) : wt * p[f->width - 1];
-}
-
-/*
  * The terms of a row's n keys, their patches' features at k + kt_off[c]:
  * -scale |k|^2 (the patch less its mean where f removes it) plus the bias
  * (or none); a vector of keys at a time, their sums in registers. out has
@@ -426,8 +406,8 @@ static void gather_views(const struct run *r, struct scratch *s,
 	int rad = f->radius, side = 2 * rad + 1;
 	int rw = x1 - x0 + 1, rh = y1 - y0 + 1, lp = rw + 2 * rad + 2 * ATTN_LANES;
 
-	for (int j = 0; j < rh + 2 * rad; j++)
-		view_row(f, y0 - rad + j, x0 - rad - ATTN_LANES, lp, s->kt + (size_t)j * lp);
+	attn_feat_samples(f, 0, x0 - rad - ATTN_LANES, y0 - rad, x1 + rad + ATTN_LANES, y1 + rad,
+			  s->kt, lp);
 	s->kt_first = s->kt + (size_t)rad * lp + ATTN_LANES + rad;
 	s->kt_row = lp;
 	for (int c = 0; c < side * side; c++)

@@ -62,31 +62,31 @@ void attn_feat_gather(const struct attn_feat *f, const int *xs, const int *ys,
 		token(f, xs[i], ys[i], out + (size_t)i * d);
 }
 
-/*
- * One feature of every token of the rectangle: plane c's sample at offset
- * (dx, dy) from each, weighted; row y of it at out + (y - y0) * row_stride.
- */
-static void feature_rows(const struct attn_feat *f, int c, int dx, int dy, int x0,
-			 int y0, int x1, int y1, float *out, size_t row_stride)
+void attn_feat_samples(const struct attn_feat *f, int c, int x0, int y0, int x1,
+		       int y1, float *out, size_t row_stride)
 {
-	int inner = x0 + dx >= 0 && x1 + dx < f->width;
+	/* the columns inside the frame, [lo, hi] (empty: hi = lo - 1); the others clamped */
+	int lo = x0 > 0 ? x0 : 0, hi = x1 < f->width - 1 ? x1 : f->width - 1;
 	float wt = f->weight[c];
 
+	lo = lo < x1 + 1 ? lo : x1 + 1;
+	hi = hi > lo - 1 ? hi : lo - 1;
+
 	for (int y = y0; y <= y1; y++, out += row_stride) {
-		size_t row = (size_t)clampi(y + dy, 0, f->height - 1) * f->width;
+		size_t row = (size_t)clampi(y, 0, f->height - 1) * f->width;
 		const uint8_t *p8 = f->plane8[c] ? f->plane8[c] + row : NULL;
 		const float *p = f->plane[c] ? f->plane[c] + row : NULL;
-		float *o = out;
 
-		if (inner && p8)
-			for (int x = x0; x <= x1; x++)
-				*o++ = wt * (p8[x + dx] * (1.0f / 255.0f));
-		else if (inner)
-			for (int x = x0; x <= x1; x++)
-				*o++ = wt * p[x + dx];
+		for (int x = x0; x < lo; x++)
+			out[x - x0] = wt * sample(f, c, row);
+		if (p8)
+			for (int x = lo; x <= hi; x++)
+				out[x - x0] = wt * (p8[x] * (1.0f / 255.0f));
 		else
-			for (int x = x0; x <= x1; x++)
-				*o++ = wt * sample(f, c, row + clampi(x + dx, 0, f->width - 1));
+			for (int x = lo; x <= hi; x++)
+				out[x - x0] = wt * p[x];
+		for (int x = hi + 1; x <= x1; x++)
+			out[x - x0] = wt * sample(f, c, row + f->width - 1);
 	}
 }
 
@@ -127,9 +127,12 @@ void attn_feat_rect(const struct attn_feat *f, int x0, int y0, int x1, int y1,
 	int r = f->radius, side = 2 * r + 1, n = side * side;
 
 	for (int c = 0; c < f->n; c++, out += n * feat_stride) {
-		for (int i = 0; i < n; i++)
-			feature_rows(f, c, i % side - r, i / side - r, x0, y0, x1, y1,
-				     out + i * feat_stride, row_stride);
+		for (int i = 0; i < n; i++) {
+			int dx = i % side - r, dy = i / side - r;
+
+			attn_feat_samples(f, c, x0 + dx, y0 + dy, x1 + dx, y1 + dy,
+					  out + i * feat_stride, row_stride);
+		}
 		if (f->zero_mean[c])
 			remove_means(out, n, x1 - x0 + 1, y1 - y0 + 1, row_stride,
 				     feat_stride);

@@ -32,6 +32,14 @@ void attn_feat_gather(const struct attn_feat *f, const int *xs, const int *ys,
 		      int n, float *out);
 
 /*
+ * Plane c's samples at the pixels [x0, x1] x [y0, y1], weighted, those
+ * outside the frame taken from its nearest edge: row y at
+ * out + (y - y0) * row_stride. Patches of the plane are views of it.
+ */
+void attn_feat_samples(const struct attn_feat *f, int c, int x0, int y0, int x1,
+		       int y1, float *out, size_t row_stride);
+
+/*
  * The features of every token in [x0, x1] x [y0, y1], a run of tokens per
  * feature: feature c of the token at (x, y) at
  * out[(y - y0) * row_stride + c * feat_stride + (x - x0)]. Feature-major

@@ -1,7 +1,8 @@
 /*
  * attn_feature: the layout of a token's feature vector (plane by plane,
  * patch rows top to bottom), plane weights, patch means removed where
- * asked, clamped borders, and gather and rect giving the same vectors.
+ * asked, clamped borders, gather and rect giving the same vectors, and a
+ * plane's samples over rectangles in and past the frame.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -218,6 +219,54 @@ static void test_gather_and_rect_agree(void **state)
 	check_rect(&f, 2, 3, W - 4, H - 5);
 }
 
+/* Plane c's samples over [x0, x1] x [y0, y1] are the nearest ones inside, weighted. */
+static void check_samples(const struct attn_feat *f, int c, int x0, int y0, int x1, int y1)
+{
+	int w = x1 - x0 + 1, h = y1 - y0 + 1, stride = w + 2;
+	float *out = malloc(sizeof(float) * stride * h);
+
+	attn_feat_samples(f, c, x0, y0, x1, y1, out, stride);
+	for (int y = y0; y <= y1; y++)
+		for (int x = x0; x <= x1; x++) {
+			int cx = clampi(x, 0, W - 1), cy = clampi(y, 0, H - 1);
+			float want = f->weight[c] * (f->plane8[c] ?
+				f->plane8[c][cy * W + cx] * (1.0f / 255.0f) : f->plane[c][cy * W + cx]);
+
+			assert_true(out[(y - y0) * stride + x - x0] == want);
+		}
+	free(out);
+}
+
+/*
+ * Rectangles inside the frame, across each edge, around it, and wholly
+ * past it on either side, from float and 8-bit planes.
+ */
+static void test_samples_clamp_to_the_frame(void **state)
+{
+	struct attn_feat f = feat_of(1, 1);
+	struct test_rng rng = { 77 };
+	static float noise[W * H];
+	static uint8_t noise8[W * H];
+	const int rects[][4] = {
+		{ 2, 1, 6, 5 }, { -3, -2, 4, 3 }, { 5, 4, W + 2, H + 3 }, { -20, -1, W + 19, H },
+		{ -9, 2, -4, 6 }, { W, 0, W + 6, 2 }, { W + 3, 3, W + 5, 4 },
+		{ W - 1, H - 1, W - 1, H - 1 },
+	};
+
+	(void)state;
+	for (int i = 0; i < W * H; i++) {
+		noise[i] = rng_uniform(&rng);
+		noise8[i] = (uint8_t)(rng_uniform(&rng) * 255.0f);
+	}
+	f.weight[0] = 0.75f;
+	for (int pass = 0; pass < 2; pass++) {
+		f.plane[0] = pass ? NULL : noise;
+		f.plane8[0] = pass ? noise8 : NULL;
+		for (size_t i = 0; i < sizeof(rects) / sizeof(rects[0]); i++)
+			check_samples(&f, 0, rects[i][0], rects[i][1], rects[i][2], rects[i][3]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_zero_mean),
 		cmocka_unit_test(test_borders_clamped),
 		cmocka_unit_test(test_gather_and_rect_agree),
+		cmocka_unit_test(test_samples_clamp_to_the_frame),
 	};
 
 	return cmocka_run_group_tests(tests, fill_planes, NULL);

@@ -8,9 +8,11 @@
 #include "attention/attn_lanes.h"
 #include "attention/attn_simd.h"
 
-/* Feature counts whose q.k dense tiles take in the lanes: 3x3 patches of one plane, of three */
-#define FUSED_D_ONE 9
-#define FUSED_D_MAX 27          /* also the most features a group holds in registers */
+/* Dense tiles of up to this many features take q.k in dots_run, not sgemm */
+#define DOTS_D_MAX 27
+#define DOTS_KEYS 8             /* keys a dot block holds in registers (divides ATTN_LANES) */
+#define DOTS_VECS 2             /* vectors of queries it holds */
+#define DOTS_LANES (DOTS_VECS * ATTN_LANES)
 
 void attn_kterm(const float *k, int key_stride, int feat_stride, const float *bias,
 		int nk, int d, float scale, float *kterm)
@@ -109,21 +111,101 @@ struct group {
 	int lane[ATTN_LANES];   /* query index, -1: none */
 	vf bias;                /* tile bias and the query's own */
 	vf cx, cy, rcx, rcy;    /* prior centres, and rounded, window centres */
-	vf q[FUSED_D_MAX];      /* with fused dots: feature c of each lane's query */
 };
 
 /*
- * Whether the lanes take q.k themselves, the group's features held in
- * registers and the key's broadcast (FMA, one rounding each): for dense
- * key sets with the usual feature counts (sgemm's packing and its zeroing
- * of the tile cost more than its blocking saves at d = 27). Other tiles,
- * windows among them (kept as the blocked GEMM that attn_rows is measured
- * against), run as one sgemm each.
+ * Whether q.k comes from dots_run: for dense key sets of the usual feature
+ * counts (sgemm's packing and its zeroing of the tile cost more than its
+ * blocking saves at d <= 27). Other tiles, windows among them (kept as the
+ * blocked GEMM that attn_rows is measured against), run as one sgemm each.
  */
-static int fused_dots(const struct attn_tile *t)
+static int own_dots(const struct attn_tile *t)
 {
-	return t->scale != 0.0f && t->radius < 0 &&
-	       (t->d == FUSED_D_ONE || t->d == FUSED_D_MAX);
+	return t->scale != 0.0f && t->radius < 0 && t->d <= DOTS_D_MAX;
+}
+
+/*
+ * Lanes [i0, i0 + DOTS_LANES) of the queries feature-major (feature c at
+ * qt[c * DOTS_LANES]), times 2 scale; zero past the last query.
+ */
+static void dots_pack(const struct attn_tile *t, int i0, float *qt)
+{
+	int n = t->nq - i0 < DOTS_LANES ? t->nq - i0 : DOTS_LANES;
+
+	for (int c = 0; c < t->d; c++)
+		for (int l = 0; l < DOTS_LANES; l++)
+			qt[c * DOTS_LANES + l] = l < n ?
+				2.0f * t->scale * t->q[(size_t)(i0 + l) * t->d + c] : 0.0f;
+}
+
+/*
+ * The lanes' bias and running max as dots_run finishes their scores: a
+ * tile without positions has nothing else to add to them.
+ */
+struct dots_final {
+	int on;
+	vf bias[DOTS_VECS];
+	vf max[DOTS_VECS];
+};
+
+/*
+ * 2 scale q.k of keys [j, j + DOTS_KEYS) and nvec vectors of packed lanes
+ * into their rows of s (ld floats a key; none past the last key), final
+ * scores if f->on: every product of the block is in registers, so that a
+ * feature costs a load per vector and a broadcast per key for
+ * DOTS_KEYS * nvec FMAs. Keys past the last are the tile's zero padding,
+ * their terms ATTN_NEG.
+ */
+static inline __attribute__((always_inline)) void
+dots_block(const struct attn_tile *t, const float *qt, int j, int nvec, float *s, int ld,
+	   struct dots_final *f)
+{
+	const int nkeys = DOTS_KEYS;
+	const float *k = t->k + (size_t)j * t->d;
+	vf acc[DOTS_KEYS][DOTS_VECS];
+
+	for (int a = 0; a < nkeys; a++)
+		for (int v = 0; v < nvec; v++)
+			acc[a][v] = f->on ? f->bias[v] + t->kterm[j + a] : vf_set(0.0f);
+	for (int c = 0; c < t->d; c++)
+		for (int v = 0; v < nvec; v++) {
+			vf q = vf_load(qt + c * DOTS_LANES + v * ATTN_LANES);
+
+			for (int a = 0; a < nkeys; a++)
+				acc[a][v] = vf_fma(q, vf_set(k[(size_t)a * t->d + c]), acc[a][v]);
+		}
+	for (int a = 0; a < nkeys && j + a < t->nk; a++)
+		for (int v = 0; v < nvec; v++) {
+			if (f->on)
+				f->max[v] = vf_max(f->max[v], acc[a][v]);
+			vf_store(s + (size_t)(j + a) * ld + v * ATTN_LANES, acc[a][v]);
+		}
+}
+
+/* dots_block over every key of the tile and its padding. */
+static inline __attribute__((always_inline)) void
+dots_keys(const struct attn_tile *t, const float *qt, int nvec, float *s, int ld,
+	  struct dots_final *f)
+{
+	for (int j = 0; j < t->nk; j += DOTS_KEYS)
+		dots_block(t, qt, j, nvec, s, ld, f);
+}
+
+/*
+ * q.k, 2 scale times, of lanes [i0, i0 + DOTS_LANES) (every one of
+ * attn_pad(nq)) into s, their columns of a tile of ld floats a key; with
+ * f->on, their final scores and max.
+ */
+static inline __attribute__((always_inline)) void
+dots_run(const struct attn_tile *t, int i0, float *s, int ld, struct dots_final *f)
+{
+	float qt[DOTS_D_MAX * DOTS_LANES];
+
+	dots_pack(t, i0, qt);
+	if (t->nq - i0 > ATTN_LANES)
+		dots_keys(t, qt, DOTS_VECS, s, ld, f);
+	else
+		dots_keys(t, qt, 1, s, ld, f);
 }
 
 static void group_make(const struct attn_tile *t, int i0, struct group *g)
@@ -132,10 +214,6 @@ static void group_make(const struct attn_tile *t, int i0, struct group *g)
 
 	for (int l = 0; l < ATTN_LANES; l++)
 		g->lane[l] = l < n ? i0 + l : -1;
-	if (fused_dots(t))
-		for (int c = 0; c < t->d; c++)
-			for (int l = 0; l < ATTN_LANES; l++)
-				g->q[c][l] = l < n ? t->q[(size_t)(i0 + l) * t->d + c] : 0.0f;
 	g->bias = vf_set(t->tile_bias);
 	if (t->qbias)
 		g->bias += vf_load_part(t->qbias + i0, n);
@@ -148,31 +226,14 @@ static void group_make(const struct attn_tile *t, int i0, struct group *g)
 	}
 }
 
-/* 2 scale q.k of the group's lanes and key j, over d features (a multiple of 3). */
-static inline __attribute__((always_inline)) vf
-group_dot(const struct attn_tile *t, const struct group *g, int j, int d)
-{
-	const float *k = t->k + (size_t)j * d;
-	/* three chains, a third of the features each, for the FMA latency */
-	vf a0 = g->q[0] * k[0], a1 = g->q[1] * k[1], a2 = g->q[2] * k[2];
-
-	for (int c = 3; c < d; c += 3) {
-		a0 = vf_fma(g->q[c], vf_set(k[c]), a0);
-		a1 = vf_fma(g->q[c + 1], vf_set(k[c + 1]), a1);
-		a2 = vf_fma(g->q[c + 2], vf_set(k[c + 2]), a2);
-	}
-	return ((a0 + a1) + a2) * (2.0f * t->scale);
-}
-
 /*
  * Final scores of the group's lanes (biases, window, prior) down column s
- * of the tile (ld floats a key), from its q.k there or, with d > 0, from
- * the lanes' own dots; returns each lane's max and counts the keys in its
- * window and not masked out.
+ * of the tile (ld floats a key), from its q.k there; returns each lane's
+ * max and counts the keys in its window and not masked out.
  */
 static inline __attribute__((always_inline)) vf
 group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
-	     vi *useful, int positions, int d)
+	     vi *useful, int positions)
 {
 	vf neg = vf_set(ATTN_NEG), vmax = neg;
 	vf rad = vf_set(t->radius < 0 ? 1e30f : (float)t->radius);
@@ -180,7 +241,7 @@ group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
 
 	for (int j = 0; j < t->nk; j++, s += ld) {
 		float kterm = t->kterm[j];
-		vf v = (d ? group_dot(t, g, j, d) : vf_load(s)) + kterm + g->bias;
+		vf v = vf_load(s) + kterm + g->bias;
 		vi in = (vi){ 0 } - (kterm > 0.5f * ATTN_NEG);
 
 		if (positions) {
@@ -221,19 +282,12 @@ group_fold(const struct attn_tile *t, const float *s, int ld, vf base,
 	}
 }
 
-/* group_scores for the tile's kind: positions or not, dots fused or not. */
+/* group_scores for the tile's kind: positions or not. */
 static vf group_pass(const struct attn_tile *t, const struct group *g, float *s, int ld,
 		     vi *useful)
 {
-	int d = fused_dots(t) ? t->d : 0;
-
-	if (t->kx)
-		return d == FUSED_D_ONE ? group_scores(t, g, s, ld, useful, 1, FUSED_D_ONE) :
-		       d ? group_scores(t, g, s, ld, useful, 1, FUSED_D_MAX) :
-			   group_scores(t, g, s, ld, useful, 1, 0);
-	return d == FUSED_D_ONE ? group_scores(t, g, s, ld, useful, 0, FUSED_D_ONE) :
-	       d ? group_scores(t, g, s, ld, useful, 0, FUSED_D_MAX) :
-		   group_scores(t, g, s, ld, useful, 0, 0);
+	return t->kx ? group_scores(t, g, s, ld, useful, 1) :
+		       group_scores(t, g, s, ld, useful, 0);
 }
 
 /* The group's final scores, whose max per lane is max, into its lanes' state. */
@@ -251,7 +305,27 @@ group_fold_dv(const struct attn_tile *t, const struct group *g, const float *s, 
 	attn_lanes_store(st, g->lane, &ls, dv);
 }
 
-/* The group of queries from i0 against the tile; its useful scores. */
+/* group_fold_dv for the state's dv. */
+static void group_fold_any(const struct attn_tile *t, const struct group *g, const float *s,
+			   int ld, vf max, struct attn_state *st)
+{
+	switch (st->dv) {
+	case 3:
+		group_fold_dv(t, g, s, ld, max, st, 3);
+		break;
+	case 6:
+		group_fold_dv(t, g, s, ld, max, st, 6);
+		break;
+	case 9:
+		group_fold_dv(t, g, s, ld, max, st, 9);
+		break;
+	default:
+		group_fold_dv(t, g, s, ld, max, st, st->dv);
+		break;
+	}
+}
+
+/* The group of queries from i0 against the tile's q.k in s; its useful scores. */
 static long group_run(const struct attn_tile *t, float *s, int ld, struct attn_state *st,
 		      int i0)
 {
@@ -261,23 +335,38 @@ static long group_run(const struct attn_tile *t, float *s, int ld, struct attn_s
 
 	group_make(t, i0, &g);
 	max = group_pass(t, &g, s, ld, &useful);
-	switch (st->dv) {
-	case 3:
-		group_fold_dv(t, &g, s, ld, max, st, 3);
-		break;
-	case 6:
-		group_fold_dv(t, &g, s, ld, max, st, 6);
-		break;
-	case 9:
-		group_fold_dv(t, &g, s, ld, max, st, 9);
-		break;
-	default:
-		group_fold_dv(t, &g, s, ld, max, st, st->dv);
-		break;
-	}
+	group_fold_any(t, &g, s, ld, max, st);
 	for (int l = 0; l < ATTN_LANES; l++)
 		useful[l] = g.lane[l] < 0 ? 0 : useful[l];
 	return vi_hsum(useful);
+}
+
+/*
+ * A tile without positions whose dots are its own: the final scores of
+ * DOTS_LANES lanes at a time straight from dots_run, then folded; every
+ * query takes each key not masked out.
+ */
+static long tile_final(const struct attn_tile *t, float *scores, struct attn_state *st)
+{
+	struct group g[DOTS_VECS];
+	long keys = 0;
+
+	for (int j = 0; j < t->nk; j++)
+		keys += t->kterm[j] > 0.5f * ATTN_NEG;
+	for (int i0 = 0; i0 < t->nq; i0 += DOTS_LANES) {
+		struct dots_final f = { .on = 1 };
+		int nvec = t->nq - i0 > ATTN_LANES ? DOTS_VECS : 1;
+
+		for (int v = 0; v < nvec; v++) {
+			group_make(t, i0 + v * ATTN_LANES, &g[v]);
+			f.bias[v] = g[v].bias;
+			f.max[v] = vf_set(ATTN_NEG);
+		}
+		dots_run(t, i0, scores, DOTS_LANES, &f);
+		for (int v = 0; v < nvec; v++)
+			group_fold_any(t, &g[v], scores + v * ATTN_LANES, DOTS_LANES, f.max[v], st);
+	}
+	return keys * t->nq;
 }
 
 long attn_tile_update(const struct attn_tile *t, float *scores,
@@ -291,7 +380,14 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 		*computed = t->nq > 0 && t->nk > 0 ? (long)t->nq * t->nk : 0;
 	if (t->nq <= 0 || t->nk <= 0)
 		return 0;
-	if (t->scale != 0.0f && !fused_dots(t)) {
+	if (own_dots(t) && !t->kx)
+		return tile_final(t, scores, st);
+	if (own_dots(t)) {
+		struct dots_final raw = { .on = 0 };
+
+		for (int i0 = 0; i0 < t->nq; i0 += DOTS_LANES)
+			dots_run(t, i0, scores + i0, ld, &raw);
+	} else if (t->scale != 0.0f) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nk, t->nq,
 			    t->d, 2.0f * t->scale, t->k, t->d, t->q, t->d, 0.0f,
 			    scores, ld);

@@ -6,9 +6,10 @@
  *            - lambda * |pos_j - c_i|^2            (positional prior)
  * and keys outside query i's window (|pos_j - round(c_i)| > radius on
  * either axis) are left out. ATTN_LANES queries at a time (a lane each),
- * one pass over a key-major score tile takes q.k (in the lanes for dense
- * tiles of 9 or 27 features, from one OpenBLAS sgemm per tile otherwise),
- * scaling, biases, window and prior, and
+ * one pass over a key-major score tile takes q.k (from a register-blocked
+ * kernel of its own for dense tiles of up to 27 features, which also adds
+ * their biases; from one OpenBLAS sgemm per tile otherwise), scaling,
+ * biases, window and prior, and
  * the online softmax (running max, sum, entropy sum and value accumulator,
  * FlashAttention style) with the values a second, the key's values being
  * scalars all lanes share. A scale of 0 leaves appearance out (no GEMM; the

@@ -108,20 +108,49 @@ static inline vf vf_fma(vf a, vf b, vf c)
 #endif
 }
 
-/* a where mask is set (all ones), else b. Casts reinterpret the bits. */
+/* c - a * b rounded once, as vf_fma. */
+static inline vf vf_fnma(vf a, vf b, vf c)
+{
+#ifdef __AVX512F__
+	return (vf)_mm512_fnmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#else
+	return vf_fma(-a, b, c);
+#endif
+}
+
+/*
+ * a where mask is set (all ones), else b. Casts reinterpret the bits.
+ * AVX-512: one blend under a mask register, which the comparison that
+ * made the mask writes directly.
+ */
 static inline vf vf_select(vi mask, vf a, vf b)
 {
+#ifdef __AVX512F__
+	return (vf)_mm512_mask_blend_ps(_mm512_test_epi32_mask((__m512i)mask, (__m512i)mask),
+					(__m512)b, (__m512)a);
+#else
 	return (vf)(((vi)a & mask) | ((vi)b & ~mask));
+#endif
 }
 
 static inline vi vi_select(vi mask, vi a, vi b)
 {
+#ifdef __AVX512F__
+	return (vi)_mm512_mask_blend_epi32(_mm512_test_epi32_mask((__m512i)mask, (__m512i)mask),
+					   (__m512i)b, (__m512i)a);
+#else
 	return (a & mask) | (b & ~mask);
+#endif
 }
 
+/* a where a > b, else b: the semantics of MAXPS, its one instruction on AVX-512. */
 static inline vf vf_max(vf a, vf b)
 {
+#ifdef __AVX512F__
+	return (vf)_mm512_max_ps((__m512)a, (__m512)b);
+#else
 	return vf_select(a > b, a, b);
+#endif
 }
 
 static inline vf vf_abs(vf a)
@@ -232,20 +261,18 @@ static inline int vi_hmax(vi v)
 /*
  * exp(x) for x <= 0 (softmax arguments), relative error < 2e-7; 0 below
  * -87. Range reduction x = n ln2 + r, |r| <= ln2 / 2, then a degree-6
- * polynomial for exp(r) and 2^n built in the exponent bits.
+ * polynomial for exp(r) times 2^n (AVX-512: one scalef, which also zeroes
+ * the lanes below -87; elsewhere 2^n built in the exponent bits).
  */
 static inline vf vf_exp(vf x)
 {
 	const vf log2e = vf_set(1.44269504088896341f);
 	const vf ln2_hi = vf_set(0.693359375f), ln2_lo = vf_set(-2.12194440e-4f);
 	const vf shifter = vf_set(12582912.0f);   /* 1.5 * 2^23: round to int */
-	vi under = x < -87.0f;
-	vf xc = vf_select(under, vf_set(-87.0f), x);
+	vf xc = vf_max(x, vf_set(-87.0f));
 	vf n = vf_fma(xc, log2e, shifter) - shifter;
-	vf r = vf_fma(-n, ln2_lo, vf_fma(-n, ln2_hi, xc));
+	vf r = vf_fnma(n, ln2_lo, vf_fnma(n, ln2_hi, xc));
 	vf p = vf_set(1.0f / 720.0f);
-	vi bits;
-	vf scale;
 
 	p = vf_fma(p, r, vf_set(1.0f / 120.0f));
 	p = vf_fma(p, r, vf_set(1.0f / 24.0f));
@@ -253,9 +280,17 @@ static inline vf vf_exp(vf x)
 	p = vf_fma(p, r, vf_set(0.5f));
 	p = vf_fma(p, r, vf_set(1.0f));
 	p = vf_fma(p, r, vf_set(1.0f));
-	bits = (__builtin_convertvector(n, vi) + 127) << 23;
+#ifdef __AVX512F__
+	return (vf)_mm512_maskz_scalef_ps(_mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(-87.0f),
+							     _CMP_NLT_UQ),
+					  (__m512)p, (__m512)n);
+#else
+	vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
+	vf scale;
+
 	memcpy(&scale, &bits, sizeof(scale));
-	return vf_select(under, vf_set(0.0f), p * scale);
+	return vf_select(x < -87.0f, vf_set(0.0f), p * scale);
+#endif
 }
 
 #endif

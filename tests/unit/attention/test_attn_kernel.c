@@ -271,6 +271,9 @@ static void test_plain_softmax(void **state)
 					.radius = -1, .scale = 0.2f }, 2);
 	check_case(&(struct tile_case){ .nq = 1, .nk = 7, .d = 4, .dv = 4,
 					.radius = -1, .scale = 1.0f }, 3);
+	/* more features than the kernel's own dots take: sgemm's */
+	check_case(&(struct tile_case){ .nq = 21, .nk = 40, .d = 36, .dv = 3,
+					.radius = -1, .scale = 0.1f }, 4);
 }
 
 /* Several groups of queries, the last one partial, with the dv kept in registers. */

@@ -66,6 +66,42 @@ static void test_exp_within_its_error(void **state)
 	}
 }
 
+/* Scores left out (ATTN_NEG, twice it) and anything below -87 take exactly 0. */
+static void test_exp_of_far_scores_is_zero(void **state)
+{
+	vf x = vf_set(-1e30f);
+
+	(void)state;
+	x[1] = -2e30f;
+	x[2] = -87.5f;
+	x[3] = -1e4f;
+	for (int l = 0; l < VF_LANES; l++)
+		assert_true(vf_exp(x)[l] == 0.0f);
+}
+
+/* Lane by lane: select takes a where the mask is set; max is a > b ? a : b, signed zeros too. */
+static void test_select_and_max_by_lane(void **state)
+{
+	vf a = vf_lane_index(), b = vf_set(7.5f), m, s;
+	vi mask = { 0 };
+
+	(void)state;
+	for (int l = 0; l < VF_LANES; l += 3)
+		mask[l] = -1;
+	a[15] = 0.0f;
+	b[15] = -0.0f;
+	s = vf_select(mask, a, b);
+	m = vf_max(a, b);
+	for (int l = 0; l < VF_LANES; l++) {
+		assert_true(s[l] == (l % 3 == 0 ? a[l] : b[l]));
+		assert_true(m[l] == (a[l] > b[l] ? a[l] : b[l]));
+		assert_int_equal(signbit(m[l]), signbit(a[l] > b[l] ? a[l] : b[l]));
+		assert_true(vf_fnma(a, b, vf_set(1.0f))[l] == fmaf(-a[l], b[l], 1.0f));
+	}
+	assert_int_equal(vi_select(mask, (vi){ 0 } + 1, (vi){ 0 } + 2)[3], 1);
+	assert_int_equal(vi_select(mask, (vi){ 0 } + 1, (vi){ 0 } + 2)[4], 2);
+}
+
 static void test_partial_loads_stop_at_n(void **state)
 {
 	const float f[VF_LANES] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
@@ -104,6 +140,8 @@ int main(void)
 		cmocka_unit_test(test_round_is_roundf),
 		cmocka_unit_test(test_fma_rounds_once),
 		cmocka_unit_test(test_exp_within_its_error),
+		cmocka_unit_test(test_exp_of_far_scores_is_zero),
+		cmocka_unit_test(test_select_and_max_by_lane),
 		cmocka_unit_test(test_partial_loads_stop_at_n),
 		cmocka_unit_test(test_any_sees_each_lane),
 	};

@@ -114,9 +114,9 @@ struct group {
 };
 
 /*
- * Whether q.k comes from dots_run: for dense key sets of the usual feature
- * counts (sgemm's packing and its zeroing of the tile cost more than its
- * blocking saves at d <= 27). Other tiles, windows among them (kept as the
+ * Whether q.k comes from dots_run: for dense key sets of up to DOTS_D_MAX
+ * features (sgemm's packing and its zeroing of the tile cost more than its
+ * blocking saves there). Other tiles, windows among them (kept as the
  * blocked GEMM that attn_rows is measured against), run as one sgemm each.
  */
 static int own_dots(const struct attn_tile *t)
@@ -160,21 +160,20 @@ static inline __attribute__((always_inline)) void
 dots_block(const struct attn_tile *t, const float *qt, int j, int nvec, float *s, int ld,
 	   struct dots_final *f)
 {
-	const int nkeys = DOTS_KEYS;
 	const float *k = t->k + (size_t)j * t->d;
 	vf acc[DOTS_KEYS][DOTS_VECS];
 
-	for (int a = 0; a < nkeys; a++)
+	for (int a = 0; a < DOTS_KEYS; a++)
 		for (int v = 0; v < nvec; v++)
 			acc[a][v] = f->on ? f->bias[v] + t->kterm[j + a] : vf_set(0.0f);
 	for (int c = 0; c < t->d; c++)
 		for (int v = 0; v < nvec; v++) {
 			vf q = vf_load(qt + c * DOTS_LANES + v * ATTN_LANES);
 
-			for (int a = 0; a < nkeys; a++)
+			for (int a = 0; a < DOTS_KEYS; a++)
 				acc[a][v] = vf_fma(q, vf_set(k[(size_t)a * t->d + c]), acc[a][v]);
 		}
-	for (int a = 0; a < nkeys && j + a < t->nk; a++)
+	for (int a = 0; a < DOTS_KEYS && j + a < t->nk; a++)
 		for (int v = 0; v < nvec; v++) {
 			if (f->on)
 				f->max[v] = vf_max(f->max[v], acc[a][v]);

@@ -135,11 +135,43 @@ static float cell_mean(const float *v, int w, int h, int sx, int sy, int cx, int
 	return s / (float)((x1 - x0) * (y1 - y0));
 }
 
-static uint8_t quantize(float v)
+/*
+ * cell_mean of chroma samples [x0, x1) of row cy into out, summed in the
+ * same order; two full rows of 4:2:0 cells in a loop that vectorises.
+ */
+static void cell_row(const float *v, int w, int h, int sx, int sy, int cy, int x0, int x1,
+		     float *out)
 {
-	int q = (int)lrintf(v * 255.0f);
+	const float *r0 = v + (size_t)(cy << sy) * w, *r1 = r0 + w;
+	int x = x0;
 
-	return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+	if (!sx && !sy) {
+		memcpy(out, r0 + x0, sizeof(float) * (x1 - x0));
+		return;
+	}
+	if (sx == 1 && sy == 1 && 2 * cy + 1 < h)
+		for (; x < x1 && 2 * x + 1 < w; x++)
+			out[x - x0] = (((r0[2 * x] + r0[2 * x + 1]) + r1[2 * x]) +
+				       r1[2 * x + 1]) / 4.0f;
+	for (; x < x1; x++)
+		out[x - x0] = cell_mean(v, w, h, sx, sy, x, cy);
+}
+
+/*
+ * n samples s blended towards r by weight times cov, rounded half to even
+ * (as lrintf) and clamped; a sample whose weight is not above 0 is kept.
+ */
+static void blend_row(const uint8_t *s, const float *r, const float *cov, float weight,
+		      int n, uint8_t *d)
+{
+	for (int x = 0; x < n; x++) {
+		float g = weight * cov[x], sv = s[x] / 255.0f;
+		float q = rintf((sv + g * (r[x] - sv)) * 255.0f);
+
+		q = q > 0.0f ? q : 0.0f;
+		q = q < 255.0f ? q : 255.0f;
+		d[x] = g > 0.0f ? (uint8_t)q : s[x];
+	}
 }
 
 /* A rectangle [x0, x1) x [y0, y1) of luma pixels; empty when x0 >= x1. */
@@ -174,11 +206,12 @@ static struct box covered_box(const float *coverage, int w, int h)
 
 /*
  * Outside the covered box the weight is 0 and the source's samples are
- * copied; inside it each sample is blended.
+ * copied; inside it each sample is blended. rows: scratch of two plane
+ * rows of floats.
  */
 static void blend_plane(const AVFrame *src, AVFrame *dst, int c, int sx, int sy,
 			const attn_frame *result, const float *coverage, float weight,
-			struct box box)
+			struct box box, float *rows)
 {
 	int w = src->width, h = src->height;
 	int cw = AV_CEIL_RSHIFT(w, sx), ch = AV_CEIL_RSHIFT(h, sy);
@@ -186,22 +219,21 @@ static void blend_plane(const AVFrame *src, AVFrame *dst, int c, int sx, int sy,
 	int bx1 = box.x0 < box.x1 ? ((box.x1 - 1) >> sx) + 1 : bx0;
 	int by1 = box.y0 < box.y1 ? ((box.y1 - 1) >> sy) + 1 : by0;
 	const float *res = attn_plane(result, c);
+	float *cov = rows, *r = rows + w;
 
+	for (int x = 0; !coverage && x < bx1 - bx0; x++)
+		cov[x] = 1.0f;
 	for (int y = 0; y < ch; y++) {
 		const uint8_t *s = src->data[c] + (size_t)y * src->linesize[c];
 		uint8_t *d = dst->data[c] + (size_t)y * dst->linesize[c];
 
 		memcpy(d, s, cw);
-		for (int x = bx0; y >= by0 && y < by1 && x < bx1; x++) {
-			float g = weight * (coverage ?
-				cell_mean(coverage, w, h, sx, sy, x, y) : 1.0f);
-			float r;
-
-			if (g <= 0.0f)
-				continue;
-			r = cell_mean(res, w, h, sx, sy, x, y);
-			d[x] = quantize(s[x] / 255.0f + g * (r - s[x] / 255.0f));
-		}
+		if (y < by0 || y >= by1 || bx0 >= bx1)
+			continue;
+		if (coverage)
+			cell_row(coverage, w, h, sx, sy, y, bx0, bx1, cov);
+		cell_row(res, w, h, sx, sy, y, bx0, bx1, r);
+		blend_row(s + bx0, r, cov, weight, bx1 - bx0, d + bx0);
 	}
 }
 
@@ -210,14 +242,18 @@ int pipe_frame_blend(const AVFrame *src, const attn_frame *result,
 {
 	AVFrame *dst;
 	struct box box;
+	float *rows;
 	int sx, sy, ret;
 
 	if (!supported(src) || result->width != src->width ||
 	    result->height != src->height || result->planes < 3)
 		return -EINVAL;
-	dst = av_frame_alloc();
-	if (!dst)
+	rows = malloc(sizeof(float) * 2 * src->width);
+	dst = rows ? av_frame_alloc() : NULL;
+	if (!dst) {
+		free(rows);
 		return -ENOMEM;
+	}
 	dst->format = src->format;
 	dst->width = src->width;
 	dst->height = src->height;
@@ -226,14 +262,16 @@ int pipe_frame_blend(const AVFrame *src, const attn_frame *result,
 		ret = av_frame_copy_props(dst, src);
 	if (ret < 0) {
 		av_frame_free(&dst);
+		free(rows);
 		return ret == AVERROR(ENOMEM) ? -ENOMEM : -EINVAL;
 	}
 	chroma_shift(src, &sx, &sy);
 	box = weight > 0.0f ? covered_box(coverage, src->width, src->height) :
 			      (struct box){ 0, 0, 0, 0 };
-	blend_plane(src, dst, 0, 0, 0, result, coverage, weight, box);
+	blend_plane(src, dst, 0, 0, 0, result, coverage, weight, box, rows);
 	for (int c = 1; c < 3; c++)
-		blend_plane(src, dst, c, sx, sy, result, coverage, weight, box);
+		blend_plane(src, dst, c, sx, sy, result, coverage, weight, box, rows);
+	free(rows);
 	*out = dst;
 	return 0;
 }

@@ -320,6 +320,57 @@ static void test_blend_partial(void **state)
 	attn_frame_free(res);
 }
 
+/* Mean of plane v (w x h) over the luma pixels of chroma cell (x, y), shift k. */
+static double cell_of(const float *v, int w, int h, int k, int x, int y)
+{
+	double sum = 0;
+	int n = 0;
+
+	for (int yy = y << k; yy < ((y + 1) << k) && yy < h; yy++)
+		for (int xx = x << k; xx < ((x + 1) << k) && xx < w; xx++, n++)
+			sum += v[yy * w + xx];
+	return sum / n;
+}
+
+/*
+ * 4:2:0 at odd sizes, coverage over an inner rectangle whose edges cut
+ * chroma cells: each sample moves by its cell's mean coverage towards its
+ * cell's mean result; samples of cells with no coverage stay.
+ */
+static void test_blend_partial_chroma_cells(void **state)
+{
+	int w = 13, h = 9;
+	AVFrame *src = frame_new(AV_PIX_FMT_YUV420P, w, h, pattern), *out;
+	attn_frame *res = result_of(w, h);
+	float *cov = calloc((size_t)w * h, sizeof(float));
+
+	(void)state;
+	for (int y = 3; y < 8; y++)
+		for (int x = 3; x < 10; x++)
+			cov[y * w + x] = 0.75f;
+	out = blend(src, res, cov, 0.8f);
+	for (int c = 0; c < 3; c++) {
+		int k = c ? 1 : 0;
+
+		for (int y = 0; y < AV_CEIL_RSHIFT(h, k); y++)
+			for (int x = 0; x < AV_CEIL_RSHIFT(w, k); x++) {
+				int s = src->data[c][y * src->linesize[c] + x];
+				int got = out->data[c][y * out->linesize[c] + x];
+				double g = 0.8 * cell_of(cov, w, h, k, x, y);
+				double r = cell_of(attn_plane(res, c), w, h, k, x, y) * 255.0;
+
+				if (g <= 0)
+					assert_int_equal(got, s);
+				else
+					assert_true(fabs(got - (s + g * (r - s))) <= 0.5 + 1e-3);
+			}
+	}
+	av_frame_free(&out);
+	av_frame_free(&src);
+	attn_frame_free(res);
+	free(cov);
+}
+
 static void test_blend_rejects_mismatches(void **state)
 {
 	AVFrame *src = frame_new(AV_PIX_FMT_YUV420P, 8, 6, pattern), *out = NULL;
@@ -346,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_blend_keeps_samples_without_coverage_or_weight),
 		cmocka_unit_test(test_blend_full_coverage_gives_the_result),
 		cmocka_unit_test(test_blend_partial),
+		cmocka_unit_test(test_blend_partial_chroma_cells),
 		cmocka_unit_test(test_blend_rejects_mismatches),
 	};
 

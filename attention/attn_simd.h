@@ -16,11 +16,12 @@
 #endif
 
 /*
- * On targets without AVX-512, GCC notes that passing 64-byte vectors
- * changes the calling convention. Every function here is static inline in
- * one translation unit, so no such call crosses an ABI boundary.
+ * On targets without AVX-512, GCC warns that passing 64-byte vectors
+ * changes the calling convention (the build turns that off: -Wno-psabi in
+ * the Makefile). Every function here, and every kernel function that takes
+ * or returns vectors, is static in one translation unit, so no such call
+ * crosses an ABI boundary.
  */
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 #define VF_LANES 16
 

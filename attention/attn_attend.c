@@ -311,10 +311,18 @@ static int gather_bias(const struct run *r, struct scratch *s,
 		size_t p = (size_t)y * w->keys.width + x0;
 		float *o = s->kbias + (size_t)(y - y0) * rw;
 
-		for (int x = 0; x < rw; x++)
-			o[x] = w->bias ? w->bias[p + x] :
-			       w->mask ? (w->mask[p + x] > 0.0f ? logf(w->mask[p + x]) : ATTN_NEG) :
-			       r->log8[w->mask8[p + x]];
+		if (w->bias)
+			memcpy(o, w->bias + p, sizeof(float) * rw);
+		else if (w->mask)
+			for (int x = 0; x < rw; x++)
+				o[x] = w->mask[p + x] > 0.0f ? logf(w->mask[p + x]) : ATTN_NEG;
+		else
+			for (int x = 0; x < rw; x += ATTN_LANES) {
+				int n = rw - x < ATTN_LANES ? rw - x : ATTN_LANES;
+
+				vf_store_part(o + x, vf_gather(r->log8, vi_load_u8_part(w->mask8 + p + x, n)),
+					      n);
+			}
 	}
 	return 1;
 }
@@ -340,8 +348,13 @@ static void gather_values(const struct attn_window *w, int dv, int x0, int y0,
 			float *o = vt + c * chan_stride;
 
 			if (w->value8[c])
-				for (int x = 0; x < rw; x++)
-					o[x] = w->value8[c][p + x] * (1.0f / 255.0f);
+				for (int x = 0; x < rw; x += ATTN_LANES) {
+					int n = rw - x < ATTN_LANES ? rw - x : ATTN_LANES;
+					vi v = vi_load_u8_part(w->value8[c] + p + x, n);
+
+					vf_store_part(o + x, __builtin_convertvector(v, vf) *
+							     (1.0f / 255.0f), n);
+				}
 			else
 				memcpy(o, w->value[c] + p, sizeof(float) * rw);
 		}

@@ -80,6 +80,44 @@ static inline vi vi_load_part(const int *p, int n)
 #endif
 }
 
+/* The n (0 .. VF_LANES) bytes at p as ints, zero past them; nothing past them is read. */
+static inline vi vi_load_u8_part(const uint8_t *p, int n)
+{
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+	return (vi)_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1u), p));
+#else
+	vi v = { 0 };
+
+	for (int l = 0; l < n; l++)
+		v[l] = p[l];
+	return v;
+#endif
+}
+
+/* Lanes 0 .. n-1 of v to p (n 0 .. VF_LANES); nothing past them is written. */
+static inline void vf_store_part(float *p, vf v, int n)
+{
+#ifdef __AVX512F__
+	_mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
+#else
+	memcpy(p, &v, sizeof(float) * n);
+#endif
+}
+
+/* table[idx] lane-wise (AVX-512: one gather). */
+static inline vf vf_gather(const float *table, vi idx)
+{
+#ifdef __AVX512F__
+	return (vf)_mm512_i32gather_ps((__m512i)idx, table, 4);
+#else
+	vf v;
+
+	for (int l = 0; l < VF_LANES; l++)
+		v[l] = table[idx[l]];
+	return v;
+#endif
+}
+
 /* roundf lane-wise (halves away from zero) as ints, for |x| < 2^31. */
 static inline vi vf_round(vf x)
 {

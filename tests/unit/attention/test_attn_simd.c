@@ -121,6 +121,33 @@ static void test_partial_loads_stop_at_n(void **state)
 	}
 }
 
+/* Bytes load as ints up to n, a store writes n lanes, a gather reads table[index]. */
+static void test_bytes_stores_and_gathers_by_part(void **state)
+{
+	uint8_t b[VF_LANES];
+	float table[256], out[VF_LANES + 1];
+
+	(void)state;
+	for (int l = 0; l < VF_LANES; l++)
+		b[l] = (uint8_t)(250 - 13 * l);
+	for (int i = 0; i < 256; i++)
+		table[i] = 0.5f * (float)i - 3.0f;
+	for (int n = 0; n <= VF_LANES; n++) {
+		vi v = vi_load_u8_part(b, n);
+		vf g = vf_gather(table, v);
+
+		for (int l = 0; l <= VF_LANES; l++)
+			out[l] = -1.0f;
+		vf_store_part(out, g, n);
+		for (int l = 0; l < VF_LANES; l++) {
+			assert_int_equal(v[l], l < n ? b[l] : 0);
+			assert_true(g[l] == table[l < n ? b[l] : 0]);
+			assert_true(out[l] == (l < n ? table[b[l]] : -1.0f));
+		}
+		assert_true(out[VF_LANES] == -1.0f);
+	}
+}
+
 /* A mask with lane l alone set has a lane set; an empty one has none. */
 static void test_any_sees_each_lane(void **state)
 {
@@ -144,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_select_and_max_by_lane),
 		cmocka_unit_test(test_partial_loads_stop_at_n),
 		cmocka_unit_test(test_any_sees_each_lane),
+		cmocka_unit_test(test_bytes_stores_and_gathers_by_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

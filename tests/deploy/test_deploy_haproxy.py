@@ -88,6 +88,9 @@ def media(tmp_path_factory):
     ffmpeg("-f", "lavfi", "-i", "color=black:size=160x96,drawbox=x=40:y=24:w=80:h=48:color=white:t=fill",
            "-frames:v", "1", str(d / "mask.png"))
     ffmpeg("-i", str(d / "clip.mp4"), "-vf", "hue=h=120", "-frames:v", "1", str(d / "edit0.png"))
+    # long enough to run for seconds on any machine, so that its events spread over time
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x192:rate=24:duration=3",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", str(d / "long.mp4"))
     return d
 
 
@@ -228,7 +231,7 @@ def test_events_stream_through_the_balancer(stack, media):
     base = stack["base"]
     spec = {"mode": "stabilize", "video": "clip", "steps": 2}
     files = [("spec", (None, json.dumps(spec), "application/json")),
-             ("clip", ("clip.mp4", (media / "clip.mp4").read_bytes(), "video/mp4"))]
+             ("clip", ("clip.mp4", (media / "long.mp4").read_bytes(), "video/mp4"))]
     r = requests.post(base + "/v1/jobs", files=files, timeout=60)
     assert r.status_code == 202, r.text
     stream = requests.get(base + r.headers["Location"] + "/events", stream=True, timeout=60)

@@ -143,7 +143,6 @@ static void dots_pack(const struct attn_tile *t, int i0, float *qt)
  * tile without positions has nothing else to add to them.
  */
 struct dots_final {
-	int on;
 	vf bias[DOTS_VECS];
 	vf max[DOTS_VECS];
 };
@@ -151,7 +150,7 @@ struct dots_final {
 /*
  * 2 scale q.k of keys [j, j + DOTS_KEYS) and nvec vectors of packed lanes
  * into their rows of s (ld floats a key; none past the last key), final
- * scores if f->on: every product of the block is in registers, so that a
+ * scores with f (NULL: q.k alone): every product of the block is in registers, so that a
  * feature costs a load per vector and a broadcast per key for
  * DOTS_KEYS * nvec FMAs. Keys past the last are the tile's zero padding,
  * their terms ATTN_NEG.
@@ -165,7 +164,7 @@ dots_block(const struct attn_tile *t, const float *qt, int j, int nvec, float *s
 
 	for (int a = 0; a < DOTS_KEYS; a++)
 		for (int v = 0; v < nvec; v++)
-			acc[a][v] = f->on ? f->bias[v] + t->kterm[j + a] : vf_set(0.0f);
+			acc[a][v] = f ? f->bias[v] + t->kterm[j + a] : vf_set(0.0f);
 	for (int c = 0; c < t->d; c++)
 		for (int v = 0; v < nvec; v++) {
 			vf q = vf_load(qt + c * DOTS_LANES + v * ATTN_LANES);
@@ -175,7 +174,7 @@ dots_block(const struct attn_tile *t, const float *qt, int j, int nvec, float *s
 		}
 	for (int a = 0; a < DOTS_KEYS && j + a < t->nk; a++)
 		for (int v = 0; v < nvec; v++) {
-			if (f->on)
+			if (f)
 				f->max[v] = vf_max(f->max[v], acc[a][v]);
 			vf_store(s + (size_t)(j + a) * ld + v * ATTN_LANES, acc[a][v]);
 		}
@@ -193,7 +192,7 @@ dots_keys(const struct attn_tile *t, const float *qt, int nvec, float *s, int ld
 /*
  * q.k, 2 scale times, of lanes [i0, i0 + DOTS_LANES) (every one of
  * attn_pad(nq)) into s, their columns of a tile of ld floats a key; with
- * f->on, their final scores and max.
+ * f (not NULL), their final scores and max.
  */
 static inline __attribute__((always_inline)) void
 dots_run(const struct attn_tile *t, int i0, float *s, int ld, struct dots_final *f)
@@ -353,7 +352,7 @@ static long tile_final(const struct attn_tile *t, float *scores, struct attn_sta
 	for (int j = 0; j < t->nk; j++)
 		keys += t->kterm[j] > 0.5f * ATTN_NEG;
 	for (int i0 = 0; i0 < t->nq; i0 += DOTS_LANES) {
-		struct dots_final f = { .on = 1 };
+		struct dots_final f = { 0 };
 		int nvec = t->nq - i0 > ATTN_LANES ? DOTS_VECS : 1;
 
 		for (int v = 0; v < nvec; v++) {
@@ -382,10 +381,8 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 	if (own_dots(t) && !t->kx)
 		return tile_final(t, scores, st);
 	if (own_dots(t)) {
-		struct dots_final raw = { .on = 0 };
-
 		for (int i0 = 0; i0 < t->nq; i0 += DOTS_LANES)
-			dots_run(t, i0, scores + i0, ld, &raw);
+			dots_run(t, i0, scores + i0, ld, NULL);
 	} else if (t->scale != 0.0f) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t->nk, t->nq,
 			    t->d, 2.0f * t->scale, t->k, t->d, t->q, t->d, 0.0f,
@@ -394,7 +391,7 @@ long attn_tile_update(const struct attn_tile *t, float *scores,
 		for (int j = 0; lanes > t->nq && j < t->nk; j++)
 			memset(scores + (size_t)j * ld + t->nq, 0,
 			       sizeof(float) * (lanes - t->nq));
-	} else if (t->scale == 0.0f) {
+	} else {
 		memset(scores, 0, sizeof(float) * t->nk * ld);
 	}
 	for (int i0 = 0; i0 < t->nq; i0 += ATTN_LANES)

@@ -107,7 +107,7 @@ struct ktile {
 	int nk;
 	float *k;               /* npad x d */
 	float *kterm;           /* npad, margined */
-	float *vt;              /* dv x npad, margined */
+	float *vt;              /* npad x dv, key-major (attn_tile), margined */
 	float *kx, *ky;         /* npad, or NULL */
 };
 
@@ -146,7 +146,6 @@ static int dense_prepare(const struct attn_dense *src, int d, int dv, float scal
 	for (int t = 0; t < n; t++) {
 		int first = t * tile_keys;
 		int nk = src->nk - first < tile_keys ? src->nk - first : tile_keys;
-		int npad = attn_pad(nk);
 		struct ktile *kt = &tiles[t];
 
 		kt->nk = nk;
@@ -159,9 +158,7 @@ static int dense_prepare(const struct attn_dense *src, int d, int dv, float scal
 		memcpy(kt->k, src->k + (size_t)first * d, sizeof(float) * nk * d);
 		attn_kterm(kt->k, d, 1, src->bias ? src->bias + first : NULL, nk, d,
 			   scale, kt->kterm);
-		for (int c = 0; c < dv; c++)
-			for (int j = 0; j < nk; j++)
-				kt->vt[(size_t)c * npad + j] = src->v[(size_t)(first + j) * dv + c];
+		memcpy(kt->vt, src->v + (size_t)first * dv, sizeof(float) * nk * dv);
 		if (src->kx) {
 			memcpy(kt->kx, src->kx + first, sizeof(float) * nk);
 			memcpy(kt->ky, src->ky + first, sizeof(float) * nk);
@@ -191,6 +188,7 @@ struct scratch {
 	float *max, *sum, *ent, *acc;
 	float *s;               /* score tile */
 	float *kbias;           /* window key biases */
+	float *vgather;         /* window values as gathered, for a GEMM tile (gemm_windows) */
 	struct ktile win;       /* window key tile */
 	long long scores, useful;
 };
@@ -224,6 +222,7 @@ static void scratch_release(struct scratch *s)
 	free(s->acc);
 	free(s->s);
 	free(s->kbias);
+	free(s->vgather);
 	ktile_release(&s->win);
 }
 
@@ -251,6 +250,8 @@ static int scratch_alloc(struct scratch *s, const struct run *r, int dv)
 	s->s = malloc(sizeof(float) * (attn_pad(bmax) + ATTN_LANES) * tile_keys);
 	s->kbias = malloc(sizeof(float) * npad);
 	if (!s->qf || !s->max || !s->sum || !s->ent || !s->acc || !s->s || !s->kbias)
+		return -ENOMEM;
+	if (r->job->gemm_windows && !(s->vgather = malloc(sizeof(float) * npad * (dv ? dv : 1))))
 		return -ENOMEM;
 	return ktile_alloc(&s->win, cap, d, dv, 1);
 }
@@ -476,15 +477,17 @@ static void gather_gemm(const struct run *r, struct scratch *s,
 			const struct attn_window *w, int x0, int y0, int x1, int y1)
 {
 	int rw = x1 - x0 + 1, nk = rw * (y1 - y0 + 1), npad = attn_pad(nk);
-	int stride = npad + ATTN_LANES, biased;
+	int stride = npad + ATTN_LANES, dv = r->job->dv, biased;
 	struct ktile *kt = &s->win;
 
 	if (r->job->scale != 0.0f)
 		attn_feat_rect(&w->keys, x0, y0, x1, y1, s->kt, rw, stride);
 	biased = gather_bias(r, s, w, x0, y0, x1, y1);
-	gather_values(w, r->job->dv, x0, y0, x1, y1, kt->vt, rw, npad);
-	for (int c = 0; c < r->job->dv; c++)
-		memset(kt->vt + (size_t)c * npad + nk, 0, sizeof(float) * (npad - nk));
+	gather_values(w, dv, x0, y0, x1, y1, s->vgather, rw, npad);
+	for (int j = 0; j < nk; j++)
+		for (int c = 0; c < dv; c++)
+			kt->vt[(size_t)j * dv + c] = s->vgather[(size_t)c * npad + j];
+	memset(kt->vt + (size_t)nk * dv, 0, sizeof(float) * (npad - nk) * dv);
 	attn_kterm(s->kt, 1, stride, biased ? s->kbias : NULL, nk, r->d,
 		   r->job->scale, kt->kterm);
 	memset(kt->k, 0, sizeof(float) * npad * r->d);

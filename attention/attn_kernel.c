@@ -61,23 +61,20 @@ static inline __attribute__((always_inline)) void
 state_fold_dv(struct attn_state *st, int i, const float *s, const float *values,
 	      size_t stride, int n, int dv)
 {
-	vf m = vf_set(st->max[i]), vsum = vf_set(0.0f), vent = vf_set(0.0f);
+	vf off = vf_set(-st->max[i] * ATTN_LOG2E), vsum = vf_set(0.0f), vent = vf_set(0.0f);
 	vf vacc[ATTN_VAL_MAX];
 	float *acc = st->acc + (size_t)i * dv;
 
 	for (int c = 0; c < dv; c++)
 		vacc[c] = vf_set(0.0f);
 	for (int j = 0; j < n; j += ATTN_LANES) {
-		vf x = vf_load(s + j) - m;
-		vf e = vf_exp(x);
+		vf e = attn_exp_take(vf_load(s + j), off, &vsum, &vent);
 
-		vsum += e;
-		vent = vf_fma(e, vf_select(x > vf_set(-80.0f), x, vf_set(0.0f)), vent);
 		for (int c = 0; c < dv; c++)
 			vacc[c] = vf_fma(e, vf_load(values + c * stride + j), vacc[c]);
 	}
 	st->sum[i] += vf_hsum(vsum);
-	st->ent[i] += vf_hsum(vent);
+	st->ent[i] += ATTN_LN2 * vf_hsum(vent);
 	for (int c = 0; c < dv; c++)
 		acc[c] += vf_hsum(vacc[c]);
 }
@@ -130,41 +127,40 @@ static int own_dots(const struct attn_tile *t)
  */
 static void dots_pack(const struct attn_tile *t, int i0, float *qt)
 {
-	int n = t->nq - i0 < DOTS_LANES ? t->nq - i0 : DOTS_LANES;
+	const float *q = t->q + (size_t)i0 * t->d;
+	vf s2 = vf_set(2.0f * t->scale);
 
-	for (int c = 0; c < t->d; c++)
-		for (int l = 0; l < DOTS_LANES; l++)
-			qt[c * DOTS_LANES + l] = l < n ?
-				2.0f * t->scale * t->q[(size_t)(i0 + l) * t->d + c] : 0.0f;
+	for (int v = 0; v < DOTS_VECS; v++) {
+		vf lane = vf_lane_index() + (float)(v * ATTN_LANES);
+		vi in = lane < (float)(t->nq - i0);
+		/* a lane past the last query reads the first, then takes 0 */
+		vi row = vi_select(in, __builtin_convertvector(lane, vi) * t->d, (vi){ 0 });
+
+		for (int c = 0; c < t->d; c++)
+			vf_store(qt + c * DOTS_LANES + v * ATTN_LANES,
+				 vf_select(in, s2 * vf_gather(q + c, row), vf_set(0.0f)));
+	}
 }
 
 /*
- * The lanes' bias and running max as dots_run finishes their scores: a
- * tile without positions has nothing else to add to them.
- */
-struct dots_final {
-	vf bias[DOTS_VECS];
-	vf max[DOTS_VECS];
-};
-
-/*
  * 2 scale q.k of keys [j, j + DOTS_KEYS) and nvec vectors of packed lanes
- * into their rows of s (ld floats a key; none past the last key), final
- * scores with f (NULL: q.k alone): every product of the block is in registers, so that a
- * feature costs a load per vector and a broadcast per key for
- * DOTS_KEYS * nvec FMAs. Keys past the last are the tile's zero padding,
- * their terms ATTN_NEG.
+ * into their rows of s (ld floats a key; none past the last key), plus the
+ * keys' terms and into each vector's running max with max (NULL: q.k
+ * alone). Every product of the block is in registers, so that a feature
+ * costs a load per vector and a broadcast per key for DOTS_KEYS * nvec
+ * FMAs. Keys past the last are the tile's zero padding, their terms
+ * ATTN_NEG.
  */
 static inline __attribute__((always_inline)) void
 dots_block(const struct attn_tile *t, const float *qt, int j, int nvec, float *s, int ld,
-	   struct dots_final *f)
+	   vf *max)
 {
 	const float *k = t->k + (size_t)j * t->d;
 	vf acc[DOTS_KEYS][DOTS_VECS];
 
 	for (int a = 0; a < DOTS_KEYS; a++)
 		for (int v = 0; v < nvec; v++)
-			acc[a][v] = f ? f->bias[v] + t->kterm[j + a] : vf_set(0.0f);
+			acc[a][v] = vf_set(max ? t->kterm[j + a] : 0.0f);
 	for (int c = 0; c < t->d; c++)
 		for (int v = 0; v < nvec; v++) {
 			vf q = vf_load(qt + c * DOTS_LANES + v * ATTN_LANES);
@@ -174,8 +170,8 @@ dots_block(const struct attn_tile *t, const float *qt, int j, int nvec, float *s
 		}
 	for (int a = 0; a < DOTS_KEYS && j + a < t->nk; a++)
 		for (int v = 0; v < nvec; v++) {
-			if (f)
-				f->max[v] = vf_max(f->max[v], acc[a][v]);
+			if (max)
+				max[v] = vf_max(max[v], acc[a][v]);
 			vf_store(s + (size_t)(j + a) * ld + v * ATTN_LANES, acc[a][v]);
 		}
 }
@@ -183,27 +179,27 @@ dots_block(const struct attn_tile *t, const float *qt, int j, int nvec, float *s
 /* dots_block over every key of the tile and its padding. */
 static inline __attribute__((always_inline)) void
 dots_keys(const struct attn_tile *t, const float *qt, int nvec, float *s, int ld,
-	  struct dots_final *f)
+	  vf *max)
 {
 	for (int j = 0; j < t->nk; j += DOTS_KEYS)
-		dots_block(t, qt, j, nvec, s, ld, f);
+		dots_block(t, qt, j, nvec, s, ld, max);
 }
 
 /*
  * q.k, 2 scale times, of lanes [i0, i0 + DOTS_LANES) (every one of
  * attn_pad(nq)) into s, their columns of a tile of ld floats a key; with
- * f (not NULL), their final scores and max.
+ * max (not NULL), plus the keys' terms, and their running max.
  */
 static inline __attribute__((always_inline)) void
-dots_run(const struct attn_tile *t, int i0, float *s, int ld, struct dots_final *f)
+dots_run(const struct attn_tile *t, int i0, float *s, int ld, vf *max)
 {
 	float qt[DOTS_D_MAX * DOTS_LANES];
 
 	dots_pack(t, i0, qt);
 	if (t->nq - i0 > ATTN_LANES)
-		dots_keys(t, qt, DOTS_VECS, s, ld, f);
+		dots_keys(t, qt, DOTS_VECS, s, ld, max);
 	else
-		dots_keys(t, qt, 1, s, ld, f);
+		dots_keys(t, qt, 1, s, ld, max);
 }
 
 static void group_make(const struct attn_tile *t, int i0, struct group *g)
@@ -258,26 +254,24 @@ group_scores(const struct attn_tile *t, const struct group *g, float *s, int ld,
 }
 
 /*
- * exp(s - base) of the group's final scores into its lanes' sums and
- * accumulators. A key left out scores ATTN_NEG, whose exp is 0 (as is
- * its entropy term, 0 times a finite score); so is every score of a lane
- * that takes nothing from the tile (attn_lanes_base).
+ * exp of the group's scores, their exponents from off (attn_lanes_offset),
+ * into its lanes' sums and accumulators. A key left out scores ATTN_NEG,
+ * whose exp is 0 (as is its entropy term, 0 times a finite score); so is
+ * every score of a lane that takes nothing from the tile (attn_lanes_base).
  */
 static inline __attribute__((always_inline)) void
-group_fold(const struct attn_tile *t, const float *s, int ld, vf base,
+group_fold(const struct attn_tile *t, const float *s, int ld, vf off,
 	   struct attn_lanes *ls, int dv)
 {
-	int npad = attn_pad(t->nk);
+	vf ent2 = vf_set(0.0f);
 
 	for (int j = 0; j < t->nk; j++, s += ld) {
-		vf x = vf_load(s) - base;
-		vf e = vf_exp(x);
+		vf e = attn_exp_take(vf_load(s), off, &ls->sum, &ent2);
 
-		ls->sum += e;
-		ls->ent = vf_fma(e, x, ls->ent);
 		for (int c = 0; c < dv; c++)
-			ls->acc[c] = vf_fma(e, vf_set(t->vt[(size_t)c * npad + j]), ls->acc[c]);
+			ls->acc[c] = vf_fma(e, vf_set(t->vt[(size_t)j * dv + c]), ls->acc[c]);
 	}
+	attn_lanes_add_entropy(ls, ent2);
 }
 
 /* group_scores for the tile's kind: positions or not. */
@@ -288,37 +282,41 @@ static vf group_pass(const struct attn_tile *t, const struct group *g, float *s,
 		       group_scores(t, g, s, ld, useful, 0);
 }
 
-/* The group's final scores, whose max per lane is max, into its lanes' state. */
+/*
+ * The group's scores, whose max per lane is max, into its lanes' state;
+ * bias is what the scores lack (zero: their final values).
+ */
 static inline __attribute__((always_inline)) void
 group_fold_dv(const struct attn_tile *t, const struct group *g, const float *s, int ld,
-	      vf max, struct attn_state *st, int dv)
+	      vf max, vf bias, struct attn_state *st, int dv)
 {
 	struct attn_lanes ls;
+	vf top = max + bias;
 	/* a lane none of whose keys is in its window takes nothing from the tile */
-	vi seen = max > 0.5f * ATTN_NEG;
+	vi seen = top > 0.5f * ATTN_NEG;
 
 	attn_lanes_load(st, g->lane, &ls, dv);
-	attn_lanes_rescale(&ls, vf_select(seen, max, vf_set(ATTN_NEG)), dv);
-	group_fold(t, s, ld, attn_lanes_base(&ls), &ls, dv);
+	attn_lanes_rescale(&ls, vf_select(seen, top, vf_set(ATTN_NEG)), dv);
+	group_fold(t, s, ld, attn_lanes_offset(&ls, bias), &ls, dv);
 	attn_lanes_store(st, g->lane, &ls, dv);
 }
 
 /* group_fold_dv for the state's dv. */
 static void group_fold_any(const struct attn_tile *t, const struct group *g, const float *s,
-			   int ld, vf max, struct attn_state *st)
+			   int ld, vf max, vf bias, struct attn_state *st)
 {
 	switch (st->dv) {
 	case 3:
-		group_fold_dv(t, g, s, ld, max, st, 3);
+		group_fold_dv(t, g, s, ld, max, bias, st, 3);
 		break;
 	case 6:
-		group_fold_dv(t, g, s, ld, max, st, 6);
+		group_fold_dv(t, g, s, ld, max, bias, st, 6);
 		break;
 	case 9:
-		group_fold_dv(t, g, s, ld, max, st, 9);
+		group_fold_dv(t, g, s, ld, max, bias, st, 9);
 		break;
 	default:
-		group_fold_dv(t, g, s, ld, max, st, st->dv);
+		group_fold_dv(t, g, s, ld, max, bias, st, st->dv);
 		break;
 	}
 }
@@ -333,16 +331,17 @@ static long group_run(const struct attn_tile *t, float *s, int ld, struct attn_s
 
 	group_make(t, i0, &g);
 	max = group_pass(t, &g, s, ld, &useful);
-	group_fold_any(t, &g, s, ld, max, st);
+	group_fold_any(t, &g, s, ld, max, vf_set(0.0f), st);
 	for (int l = 0; l < ATTN_LANES; l++)
 		useful[l] = g.lane[l] < 0 ? 0 : useful[l];
 	return vi_hsum(useful);
 }
 
 /*
- * A tile without positions whose dots are its own: the final scores of
- * DOTS_LANES lanes at a time straight from dots_run, then folded; every
- * query takes each key not masked out.
+ * A tile without positions whose dots are its own: the scores of
+ * DOTS_LANES lanes at a time straight from dots_run, short of the lanes'
+ * biases alone, which the fold adds to its exponents; every query takes
+ * each key not masked out.
  */
 static long tile_final(const struct attn_tile *t, float *scores, struct attn_state *st)
 {
@@ -352,17 +351,17 @@ static long tile_final(const struct attn_tile *t, float *scores, struct attn_sta
 	for (int j = 0; j < t->nk; j++)
 		keys += t->kterm[j] > 0.5f * ATTN_NEG;
 	for (int i0 = 0; i0 < t->nq; i0 += DOTS_LANES) {
-		struct dots_final f = { 0 };
+		vf max[DOTS_VECS];
 		int nvec = t->nq - i0 > ATTN_LANES ? DOTS_VECS : 1;
 
 		for (int v = 0; v < nvec; v++) {
 			group_make(t, i0 + v * ATTN_LANES, &g[v]);
-			f.bias[v] = g[v].bias;
-			f.max[v] = vf_set(ATTN_NEG);
+			max[v] = vf_set(ATTN_NEG);
 		}
-		dots_run(t, i0, scores, DOTS_LANES, &f);
+		dots_run(t, i0, scores, DOTS_LANES, max);
 		for (int v = 0; v < nvec; v++)
-			group_fold_any(t, &g[v], scores + v * ATTN_LANES, DOTS_LANES, f.max[v], st);
+			group_fold_any(t, &g[v], scores + v * ATTN_LANES, DOTS_LANES, max[v],
+				       g[v].bias, st);
 	}
 	return keys * t->nq;
 }

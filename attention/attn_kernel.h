@@ -8,11 +8,12 @@
  * either axis) are left out. ATTN_LANES queries at a time (a lane each),
  * one pass over a key-major score tile takes q.k (from a register-blocked
  * kernel of its own for dense tiles of up to 27 features, which also adds
- * their biases; from one OpenBLAS sgemm per tile otherwise), scaling,
+ * the keys' terms; from one OpenBLAS sgemm per tile otherwise), scaling,
  * biases, window and prior, and
  * the online softmax (running max, sum, entropy sum and value accumulator,
- * FlashAttention style) with the values a second, the key's values being
- * scalars all lanes share. A scale of 0 leaves appearance out (no GEMM; the
+ * FlashAttention style; its exps in base 2, the log2(e) and the max in the
+ * one FMA that takes the exponent) with the values a second, the key's
+ * values being scalars all lanes share. A scale of 0 leaves appearance out (no GEMM; the
  * features are not read). Tiles may come in any number; the state carries the
  * softmax across them, so several key sets share one joint softmax.
  *
@@ -47,7 +48,7 @@ struct attn_tile {
 	const float *q;         /* nq x d query features, row-major */
 	const float *k;         /* nk_pad x d key features (padding rows zero) */
 	const float *kterm;     /* nk_pad: -scale |k|^2 + bias_j, ATTN_NEG for padding */
-	const float *vt;        /* dv x nk_pad values, one row per channel */
+	const float *vt;        /* nk_pad x dv values, key-major (padding zero) */
 	const float *kx, *ky;   /* nk_pad key positions; NULL: no window, no prior */
 	const float *cx, *cy;   /* nq window centres / prior centres */
 	int nq, nk, d;          /* nk real keys, nk_pad = ATTN_PAD(nk) */

@@ -16,6 +16,9 @@
 
 #define LANES_INLINE static inline __attribute__((always_inline))
 
+#define ATTN_LOG2E 1.44269504088896341f
+#define ATTN_LN2 0.693147180559945309f
+
 struct attn_lanes {
 	vf max, sum, ent;
 	vf acc[ATTN_VAL_MAX];
@@ -81,6 +84,37 @@ LANES_INLINE void attn_lanes_rescale(struct attn_lanes *ls, vf max, int dv)
 LANES_INLINE vf attn_lanes_base(const struct attn_lanes *ls)
 {
 	return vf_select(ls->max > 0.5f * ATTN_NEG, ls->max, vf_set(-ATTN_NEG));
+}
+
+/*
+ * A fold takes exp(s + bias - base) of a score s as 2^x, with
+ * x = s log2(e) + off (one FMA) and off = (bias - base) log2(e), base from
+ * attn_lanes_base; bias is what the scores still lack.
+ */
+LANES_INLINE vf attn_lanes_offset(const struct attn_lanes *ls, vf bias)
+{
+	return (bias - attn_lanes_base(ls)) * ATTN_LOG2E;
+}
+
+/*
+ * 2^x of a vector of scores s (x as attn_lanes_offset) added into *sum,
+ * e x into *ent2 (an entropy sum in base 2: attn_lanes_add_entropy);
+ * returns the exps, for the values.
+ */
+LANES_INLINE vf attn_exp_take(vf s, vf off, vf *sum, vf *ent2)
+{
+	vf x = vf_fma(s, vf_set(ATTN_LOG2E), off);
+	vf e = vf_exp2(x);
+
+	*sum += e;
+	*ent2 = vf_fma(e, x, *ent2);
+	return e;
+}
+
+/* Adds a fold's entropy sum, taken in base 2 (attn_exp_take), into the lanes'. */
+LANES_INLINE void attn_lanes_add_entropy(struct attn_lanes *ls, vf ent2)
+{
+	ls->ent = vf_fma(ent2, vf_set(ATTN_LN2), ls->ent);
 }
 
 /*

@@ -446,18 +446,16 @@ static void chunk_scores(const struct attn_rows *r, const struct attn_rect *rc,
 ROWS_INLINE void chunk_fold(const struct attn_rect *rc, const struct chunk *ch, int dv,
 			    struct attn_lanes *ls)
 {
-	vf base = attn_lanes_base(ls);
+	vf off = attn_lanes_offset(ls, vf_set(0.0f)), ent2 = vf_set(0.0f);
 
 	for (int n = 0; n < ch->n; n++) {
-		vf x = vf_load(ch->s + (size_t)n * ATTN_LANES) - base;
-		vf e = vf_exp(x);
+		vf e = attn_exp_take(vf_load(ch->s + (size_t)n * ATTN_LANES), off, &ls->sum, &ent2);
 		const float *v = rc->vt + ch->key[n];
 
-		ls->sum += e;
-		ls->ent = vf_fma(e, x, ls->ent);
 		for (int c = 0; c < dv; c++)
 			ls->acc[c] = vf_fma(e, vf_load(v + (size_t)c * rc->pitch), ls->acc[c]);
 	}
+	attn_lanes_add_entropy(ls, ent2);
 }
 
 /*

@@ -298,10 +298,30 @@ static inline int vi_hmax(vi v)
 }
 
 /*
- * exp(x) for x <= 0 (softmax arguments), relative error < 2e-7; 0 below
+ * p 2^floor(n) where x >= lo, else 0 (NaN too); lo keeps the product in the
+ * normal range, which is where it is exact. AVX-512: one scalef under the
+ * comparison's mask; elsewhere 2^n is built in the exponent bits, so n
+ * must be integral and within it.
+ */
+static inline vf vf_scale_from(vf p, vf n, vf x, float lo)
+{
+#ifdef __AVX512F__
+	return (vf)_mm512_maskz_scalef_ps(_mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(lo),
+							     _CMP_GE_OQ),
+					  (__m512)p, (__m512)n);
+#else
+	vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
+	vf scale;
+
+	memcpy(&scale, &bits, sizeof(scale));
+	return vf_select(x >= lo, p * scale, vf_set(0.0f));
+#endif
+}
+
+/*
+ * exp(x) for x <= 0 (softmax arguments), relative error < 2.5e-7; 0 below
  * -87. Range reduction x = n ln2 + r, |r| <= ln2 / 2, then a degree-6
- * polynomial for exp(r) times 2^n (AVX-512: one scalef, which also zeroes
- * the lanes below -87; elsewhere 2^n built in the exponent bits).
+ * polynomial for exp(r) times 2^n.
  */
 static inline vf vf_exp(vf x)
 {
@@ -319,17 +339,36 @@ static inline vf vf_exp(vf x)
 	p = vf_fma(p, r, vf_set(0.5f));
 	p = vf_fma(p, r, vf_set(1.0f));
 	p = vf_fma(p, r, vf_set(1.0f));
-#ifdef __AVX512F__
-	return (vf)_mm512_maskz_scalef_ps(_mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(-87.0f),
-							     _CMP_NLT_UQ),
-					  (__m512)p, (__m512)n);
-#else
-	vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
-	vf scale;
+	return vf_scale_from(p, n, x, -87.0f);
+}
 
-	memcpy(&scale, &bits, sizeof(scale));
-	return vf_select(x < -87.0f, vf_set(0.0f), p * scale);
+/*
+ * 2^x for x <= 0, relative error < 2e-7; 0 below -125 and for NaN. The
+ * softmax folds take their exps this way, the score's log2(e) and the max
+ * folded into one FMA (attn_lanes_exponent); it costs fewer instructions
+ * than vf_exp. x = n + f, n = floor(x), 0 <= f < 1, and a degree-5
+ * polynomial for 2^f (fitted for least relative error, exact at 0) times
+ * 2^n. AVX-512 takes f in one VREDUCEPS and scales by 2^floor(x) itself.
+ */
+static inline vf vf_exp2(vf x)
+{
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+	vf n = x;
+	vf f = (vf)_mm512_reduce_ps((__m512)x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+#else
+	vf xc = vf_max(x, vf_set(-126.0f));
+	vi t = __builtin_convertvector(xc, vi);    /* towards zero */
+	vf n = __builtin_convertvector(t + (__builtin_convertvector(t, vf) > xc), vf);
+	vf f = xc - n;
 #endif
+	vf p = vf_set(1.86713156e-3f);
+
+	p = vf_fma(p, f, vf_set(9.01702698e-3f));
+	p = vf_fma(p, f, vf_set(5.57999164e-2f));
+	p = vf_fma(p, f, vf_set(2.40164444e-1f));
+	p = vf_fma(p, f, vf_set(6.93151295e-1f));
+	p = vf_fma(p, f, vf_set(1.0f));
+	return vf_scale_from(p, n, x, -125.0f);
 }
 
 #endif

@@ -223,6 +223,7 @@ struct params {
 	int smooth;             /* window centres follow the queries (a motion field) */
 	int one_plane;          /* patches of one plane, not two */
 	int q_zero_mean, k_zero_mean, k8;       /* and how (feat) */
+	int gemm;               /* windows as GEMM tiles (gemm_windows) */
 };
 
 /* Centres at a smooth offset from the queries, as a motion field gives. */
@@ -276,6 +277,7 @@ static void check_case(const struct params *p)
 		.queries = &qf, .q = q, .dv = DV, .scale = 0.7f / d,
 		.dense = &dense, .n_dense = p->dense, .windows = win,
 		.n_windows = p->windows, .tile_keys = p->tile, .out = out, .entropy = ent,
+		.gemm_windows = p->gemm,
 	};
 	struct attn_stats st = { 0 };
 
@@ -327,6 +329,16 @@ static void test_joint_dense_and_windows(void **state)
 	(void)state;
 	check_case(&(struct params){ .block = 8, .tile = 96, .threads = 2, .masked = 1, .radius = 5, .dense = 1, .windows = 2 });
 	check_case(&(struct params){ .block = 1, .tile = 512, .threads = 1, .radius = 1, .dense = 1, .windows = 1 });
+}
+
+/* Windows as GEMM tiles, the path attn_rows is measured against; with dense keys too. */
+static void test_windows_as_gemm_tiles(void **state)
+{
+	(void)state;
+	check_case(&(struct params){ .block = 8, .tile = 96, .threads = 2, .masked = 1, .radius = 3,
+				     .windows = 2, .smooth = 1, .gemm = 1 });
+	check_case(&(struct params){ .block = 4, .tile = 40, .threads = 1, .radius = 2, .dense = 1,
+				     .windows = 1, .gemm = 1 });
 }
 
 /*
@@ -407,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_smooth_windows),
 		cmocka_unit_test(test_dense_only),
 		cmocka_unit_test(test_joint_dense_and_windows),
+		cmocka_unit_test(test_windows_as_gemm_tiles),
 		cmocka_unit_test(test_one_plane_patches),
 		cmocka_unit_test(test_thread_count_does_not_change_output),
 		cmocka_unit_test(test_queries_from_mask_blocks),

@@ -174,9 +174,7 @@ static long fold_keys(const struct tile_data *t, int a, int b, struct attn_state
 	memcpy(k, t->k + (size_t)a * tc->d, sizeof(float) * nk * tc->d);
 	memcpy(kx, t->kx + a, sizeof(float) * nk);
 	memcpy(ky, t->ky + a, sizeof(float) * nk);
-	for (int c = 0; c < tc->dv; c++)
-		for (int j = 0; j < nk; j++)
-			vt[(size_t)c * npad + j] = t->v[(size_t)(a + j) * tc->dv + c];
+	memcpy(vt, t->v + (size_t)a * tc->dv, sizeof(float) * nk * tc->dv);
 	attn_kterm(k, tc->d, 1, t->bias + a, nk, tc->d, tc->scale, kterm);
 	struct attn_tile tile = {
 		.q = t->q, .k = k, .kterm = kterm, .vt = vt,

@@ -1,7 +1,9 @@
 /*
  * attn_lanes: a block's state goes to its lanes and back unchanged (lanes
  * without a query start empty and are not written); a rescale keeps every
- * sum's value relative to exp(max); summing scores in two parts and
+ * sum's value relative to exp(max); a fold's exps in base 2 (scores short
+ * of a bias, attn_lanes_offset and attn_exp_take) give the softmax's sums;
+ * summing scores in two parts and
  * merging them gives the softmax of all the scores at once, in double
  * precision, and a lane left out of the merge keeps its state.
  */
@@ -82,6 +84,8 @@ static void test_load_store_round_trip(void **state)
 static void lanes_sum(const float *s, int first, int n, float max_offset,
 		      struct attn_lanes *ls)
 {
+	vf off, ent2 = vf_set(0.0f);
+
 	ls->max = vf_set(ATTN_NEG);
 	for (int j = first; j < first + n; j++)
 		ls->max = vf_max(ls->max, vf_set(s[j]) + vf_lane_index());
@@ -89,15 +93,15 @@ static void lanes_sum(const float *s, int first, int n, float max_offset,
 	ls->sum = ls->ent = vf_set(0.0f);
 	for (int c = 0; c < DV; c++)
 		ls->acc[c] = vf_set(0.0f);
+	/* the lane's own l is the bias the scores lack, as the kernels fold them */
+	off = attn_lanes_offset(ls, vf_lane_index());
 	for (int j = first; j < first + n; j++) {
-		vf x = vf_set(s[j]) + vf_lane_index() - ls->max;
-		vf e = vf_exp(x);
+		vf e = attn_exp_take(vf_set(s[j]), off, &ls->sum, &ent2);
 
-		ls->sum += e;
-		ls->ent += e * x;
 		for (int c = 0; c < DV; c++)
 			ls->acc[c] += e * (float)(j + c);
 	}
+	attn_lanes_add_entropy(ls, ent2);
 }
 
 /*

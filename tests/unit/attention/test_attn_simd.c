@@ -2,7 +2,8 @@
  * attn_simd: vf_round is roundf lane by lane (halves away from zero, either
  * sign, and the floats next to them); vf_fma is fmaf lane by lane, one
  * rounding (products whose low bits a separate multiply would lose); vf_exp
- * is within its stated error of exp; the partial loads stop at n; vi_any
+ * and vf_exp2 are within their stated errors, and 0 far below (and for NaN);
+ * the partial loads stop at n; vi_any
  * sees every lane.
  */
 #include <math.h>
@@ -51,32 +52,67 @@ static void test_fma_rounds_once(void **state)
 	}
 }
 
-static void test_exp_within_its_error(void **state)
+/*
+ * fn of x <= 0 within err of ref relative, and 0 below lo: steps of step
+ * from a little below lo, the lanes spread between them.
+ */
+static void check_within(vf (*fn)(vf), double (*ref)(double), double err, float lo,
+			 float step)
 {
-	(void)state;
-	for (float x0 = -90.0f; x0 <= 0.0f; x0 += 0.37f) {
-		vf x = vf_set(x0) + vf_lane_index() * 0.0231f;
-		vf e = vf_exp(vf_select(x < vf_set(0.0f), x, vf_set(0.0f)));
+	for (float x0 = lo - 3.0f; x0 <= 0.0f; x0 += step) {
+		vf x = vf_set(x0) + vf_lane_index() * (step / VF_LANES);
+		vf e = fn(vf_select(x < vf_set(0.0f), x, vf_set(0.0f)));
 
 		for (int l = 0; l < VF_LANES; l++) {
-			double want = x[l] < -87.0f ? 0.0 : exp(x[l] < 0.0f ? x[l] : 0.0f);
+			double want = x[l] < lo ? 0.0 : ref(x[l] < 0.0f ? x[l] : 0.0f);
 
-			assert_true(fabs(e[l] - want) <= 2e-7 * want + 1e-37);
+			assert_true(fabs(e[l] - want) <= err * want + 1e-37);
 		}
 	}
 }
 
-/* Scores left out (ATTN_NEG, twice it) and anything below -87 take exactly 0. */
-static void test_exp_of_far_scores_is_zero(void **state)
+static void test_exp_within_its_error(void **state)
+{
+	(void)state;
+	check_within(vf_exp, exp, 2.5e-7, -87.0f, 0.37f);
+}
+
+/*
+ * Scores left out (ATTN_NEG, twice it), anything below the least normal
+ * result (-87 for exp, -125 for exp2), -inf and NaN take exactly 0.
+ */
+static void test_far_scores_take_zero(void **state)
 {
 	vf x = vf_set(-1e30f);
 
 	(void)state;
 	x[1] = -2e30f;
-	x[2] = -87.5f;
-	x[3] = -1e4f;
+	x[2] = -1e4f;
+	x[3] = nanf("");
+	x[4] = -INFINITY;
+	x[5] = -87.5f;
 	for (int l = 0; l < VF_LANES; l++)
 		assert_true(vf_exp(x)[l] == 0.0f);
+	x[5] = -125.5f;
+	for (int l = 0; l < VF_LANES; l++)
+		assert_true(vf_exp2(x)[l] == 0.0f);
+}
+
+static void test_exp2_within_its_error(void **state)
+{
+	(void)state;
+	check_within(vf_exp2, exp2, 2e-7, -125.0f, 0.173f);
+	/* whole powers exactly, and the floats either side of one */
+	for (int n = -125; n <= 0; n++) {
+		vf x = vf_set((float)n);
+
+		x[1] = nextafterf((float)n, -200.0f);
+		x[2] = nextafterf((float)n, 0.0f);
+		assert_true(vf_exp2(x)[0] == ldexpf(1.0f, n));
+		for (int l = 1; l < 3; l++)
+			assert_true(fabs(vf_exp2(x)[l] - exp2(x[l])) <= 2e-7 * exp2(x[l]) ||
+				    x[l] < -125.0f);
+	}
 }
 
 /* Lane by lane: select takes a where the mask is set; max is a > b ? a : b, signed zeros too. */
@@ -167,7 +203,8 @@ int main(void)
 		cmocka_unit_test(test_round_is_roundf),
 		cmocka_unit_test(test_fma_rounds_once),
 		cmocka_unit_test(test_exp_within_its_error),
-		cmocka_unit_test(test_exp_of_far_scores_is_zero),
+		cmocka_unit_test(test_exp2_within_its_error),
+		cmocka_unit_test(test_far_scores_take_zero),
 		cmocka_unit_test(test_select_and_max_by_lane),
 		cmocka_unit_test(test_partial_loads_stop_at_n),
 		cmocka_unit_test(test_any_sees_each_lane),

@@ -1,5 +1,7 @@
 #include "attention/attn_rows.h"
 
+#include <limits.h>
+
 #include "attention/attn_lanes.h"
 #include "attention/attn_simd.h"
 
@@ -94,10 +96,52 @@ static int row_end(const struct attn_rows *r, int i)
  * the first of them and every other whose window offset keeps the
  * segment's within spread_max; their bits are cleared.
  */
+/*
+ * The segment segment_build makes of a whole row whose queries are
+ * neighbouring pixels and whose window offsets all keep within spread_max
+ * (a smooth motion field's usual row), taken as vectors; 0 when the row is
+ * not such.
+ */
+static int segment_whole(const struct attn_rows *r, const struct row_offsets *ro,
+			 unsigned *pending, struct segment *sg)
+{
+	int i = ro->i, n = ro->end - i, spread = spread_max(r);
+	vi in, ox, oy, big = (vi){ 0 } + INT_MAX;
+	vf zero = vf_set(0.0f);
+
+	if (*pending != (1u << n) - 1u || r->qx[ro->end - 1] - r->qx[i] != n - 1)
+		return 0;
+	in = vf_lane_index() < (float)n;
+	ox = vi_load_part(ro->ox, n);
+	oy = vi_load_part(ro->oy, n);
+	sg->ox0 = vi_hmin(vi_select(in, ox, big));
+	sg->ox1 = vi_hmax(vi_select(in, ox, -big));
+	sg->oy0 = vi_hmin(vi_select(in, oy, big));
+	sg->oy1 = vi_hmax(vi_select(in, oy, -big));
+	if (sg->ox1 - sg->ox0 > spread || sg->oy1 - sg->oy0 > spread)
+		return 0;
+	*pending = 0;
+	sg->x = r->qx[i];
+	sg->y = r->qy[i];
+	sg->active = in;
+	for (int l = 0; l < ATTN_LANES; l++)
+		sg->lane[l] = l < n ? i + l : -1;
+	sg->cx = vf_load_part(r->cx + i, n);
+	sg->cy = vf_load_part(r->cy + i, n);
+	sg->wx = vf_select(in, __builtin_convertvector(vi_load_part(r->qx + i, n) + ox, vf), zero);
+	sg->wy = vf_select(in, __builtin_convertvector(vi_load_part(r->qy + i, n) + oy, vf), zero);
+	sg->bias = vf_select(in, r->tile_bias + (r->qbias ? vf_load_part(r->qbias + i, n) : zero),
+			     zero);
+	return 1;
+}
+
 static void segment_build(const struct attn_rows *r, const struct row_offsets *ro,
 			  unsigned *pending, struct segment *sg)
 {
 	int i = ro->i, first = __builtin_ctz(*pending), spread = spread_max(r);
+
+	if (segment_whole(r, ro, pending, sg))
+		return;
 
 	sg->x = r->qx[i];
 	sg->y = r->qy[i];

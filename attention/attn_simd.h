@@ -279,22 +279,31 @@ static inline int vi_any(vi m)
 #endif
 }
 
+/* The least lane (AVX-512: a tree of shuffles and minimums, not sixteen scalar steps). */
 static inline int vi_hmin(vi v)
 {
+#ifdef __AVX512F__
+	return _mm512_reduce_min_epi32((__m512i)v);
+#else
 	int m = v[0];
 
 	for (int i = 1; i < VF_LANES; i++)
 		m = v[i] < m ? v[i] : m;
 	return m;
+#endif
 }
 
 static inline int vi_hmax(vi v)
 {
+#ifdef __AVX512F__
+	return _mm512_reduce_max_epi32((__m512i)v);
+#else
 	int m = v[0];
 
 	for (int i = 1; i < VF_LANES; i++)
 		m = v[i] > m ? v[i] : m;
 	return m;
+#endif
 }
 
 /*

@@ -3,9 +3,10 @@
  * sign, and the floats next to them); vf_fma is fmaf lane by lane, one
  * rounding (products whose low bits a separate multiply would lose); vf_exp
  * and vf_exp2 are within their stated errors, and 0 far below (and for NaN);
- * the partial loads stop at n; vi_any
+ * the partial loads stop at n; vi_hmin and vi_hmax find any lane; vi_any
  * sees every lane.
  */
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -197,6 +198,22 @@ static void test_any_sees_each_lane(void **state)
 	}
 }
 
+/* The least and greatest lane, wherever it is, of either sign. */
+static void test_hmin_and_hmax_find_each_lane(void **state)
+{
+	(void)state;
+	for (int l = 0; l < VF_LANES; l++) {
+		vi v = (vi){ 0 } + 7;
+
+		v[l] = -3 - l;
+		v[(l + 5) % VF_LANES] = 40 + l;
+		assert_int_equal(vi_hmin(v), -3 - l);
+		assert_int_equal(vi_hmax(v), 40 + l);
+	}
+	assert_int_equal(vi_hmin((vi){ 0 } + INT_MAX), INT_MAX);
+	assert_int_equal(vi_hmax((vi){ 0 } - INT_MAX), -INT_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_select_and_max_by_lane),
 		cmocka_unit_test(test_partial_loads_stop_at_n),
 		cmocka_unit_test(test_any_sees_each_lane),
+		cmocka_unit_test(test_hmin_and_hmax_find_each_lane),
 		cmocka_unit_test(test_bytes_stores_and_gathers_by_part),
 	};
 

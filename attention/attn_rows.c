@@ -92,11 +92,6 @@ static int row_end(const struct attn_rows *r, int i)
 }
 
 /*
- * A segment of the row's queries still pending (bit n - i of *pending):
- * the first of them and every other whose window offset keeps the
- * segment's within spread_max; their bits are cleared.
- */
-/*
  * The segment segment_build makes of a whole row whose queries are
  * neighbouring pixels and whose window offsets all keep within spread_max
  * (a smooth motion field's usual row), taken as vectors; 0 when the row is
@@ -135,6 +130,11 @@ static int segment_whole(const struct attn_rows *r, const struct row_offsets *ro
 	return 1;
 }
 
+/*
+ * A segment of the row's queries still pending (bit n - i of *pending):
+ * the first of them and every other whose window offset keeps the
+ * segment's within spread_max; their bits are cleared.
+ */
 static void segment_build(const struct attn_rows *r, const struct row_offsets *ro,
 			  unsigned *pending, struct segment *sg)
 {
@@ -142,7 +142,6 @@ static void segment_build(const struct attn_rows *r, const struct row_offsets *r
 
 	if (segment_whole(r, ro, pending, sg))
 		return;
-
 	sg->x = r->qx[i];
 	sg->y = r->qy[i];
 	sg->ox0 = sg->ox1 = ro->ox[first];

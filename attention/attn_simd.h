@@ -354,7 +354,7 @@ static inline vf vf_exp(vf x)
 /*
  * 2^x for x <= 0, relative error < 2e-7; 0 below -125 and for NaN. The
  * softmax folds take their exps this way, the score's log2(e) and the max
- * folded into one FMA (attn_lanes_exponent); it costs fewer instructions
+ * folded into one FMA (attn_exp_take); it costs fewer instructions
  * than vf_exp. x = n + f, n = floor(x), 0 <= f < 1, and a degree-5
  * polynomial for 2^f (fitted for least relative error, exact at 0) times
  * 2^n. AVX-512 takes f in one VREDUCEPS and scales by 2^floor(x) itself.
